@@ -1,0 +1,29 @@
+# certpin: the README's two commands, `make demo` and `make test`, and their parts.
+# Each target installs what is missing first (apt-get as root; otherwise it
+# prints the command to run and stops).
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test demo bench deps lint rust-test header-check
+
+test: deps lint rust-test header-check
+	@echo "make test: all checks passed"
+
+deps:
+	@scripts/ensure-deps.sh
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+rust-test:
+	$(CARGO) test --all-targets
+
+# build.rs regenerates include/certpin.h; a stale committed header fails here.
+header-check:
+	$(CARGO) build --lib
+	git diff --exit-code -- include/ || { echo "include/certpin.h is stale: commit the regenerated header" >&2; exit 1; }
+
+bench: deps
+	$(CARGO) bench

@@ -1,0 +1,291 @@
+//! Host names and host patterns, and the index that picks the most specific
+//! rule for a host in time independent of the number of rules.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+/// Longest DNS name certpin accepts, without a trailing dot (RFC 1035).
+pub const MAX_HOST_LEN: usize = 253;
+
+/// A host the application connected to, normalised: lower-case ASCII without
+/// a trailing dot, or a parsed IP address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// A DNS name (IDNA A-labels for international names).
+    Dns(String),
+    /// An IPv4 or IPv6 literal.
+    Ip(IpAddr),
+}
+
+impl Host {
+    /// Validates and normalises a host as applications pass it: ASCII, one
+    /// optional trailing dot ignored, case ignored; IPv6 without brackets.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Err("the host is empty".into());
+        }
+        if !text.is_ascii() {
+            return Err(format!(
+                "host {text:?} is not ASCII: pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))"
+            ));
+        }
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Ok(Self::Ip(ip));
+        }
+        if text.starts_with('[') {
+            return Err(format!("host {text:?}: pass an IPv6 address without brackets"));
+        }
+        let name = text.strip_suffix('.').unwrap_or(text);
+        if name.len() > MAX_HOST_LEN {
+            return Err(format!(
+                "host is {} characters long; a DNS name has at most {MAX_HOST_LEN}",
+                name.len()
+            ));
+        }
+        if pki_types::DnsName::try_from(name).is_err() || name.split('.').any(|l| l.is_empty() || l.len() > 63) {
+            return Err(format!("host {text:?} is not a valid DNS name or IP address"));
+        }
+        Ok(Self::Dns(name.to_ascii_lowercase()))
+    }
+
+    /// The host as webpki's name check wants it.
+    pub fn server_name(&self) -> pki_types::ServerName<'static> {
+        match self {
+            Self::Dns(name) => pki_types::ServerName::try_from(name.clone()).expect("validated in Host::parse"),
+            Self::Ip(ip) => pki_types::ServerName::IpAddress((*ip).into()),
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dns(name) => f.write_str(name),
+            Self::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// A host pattern of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HostPattern {
+    /// `example.com` or an IP literal: that host only.
+    Exact(Host),
+    /// `*.example.com`: exactly one more label.
+    OneLabel(String),
+    /// `**.example.com`: the domain itself and any depth below it.
+    AnyDepth(String),
+    /// `*`: every host.
+    Everything,
+}
+
+impl HostPattern {
+    /// Parses a pattern; the errors say what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text == "*" {
+            return Ok(Self::Everything);
+        }
+        let (ctor, rest): (fn(String) -> Self, &str) = if let Some(rest) = text.strip_prefix("**.") {
+            (Self::AnyDepth, rest)
+        } else if let Some(rest) = text.strip_prefix("*.") {
+            (Self::OneLabel, rest)
+        } else {
+            if text.contains('*') {
+                return Err(format!(
+                    "pattern {text:?}: a wildcard is allowed only as a whole first label (\"*.\" or \"**.\") or as \"*\" alone"
+                ));
+            }
+            return Host::parse(text)
+                .map(Self::Exact)
+                .map_err(|e| format!("pattern {text:?}: {e}"));
+        };
+        match Host::parse(rest) {
+            Ok(Host::Dns(suffix)) if !rest.contains('*') => Ok(ctor(suffix)),
+            Ok(Host::Ip(_)) => Err(format!("pattern {text:?}: a wildcard cannot cover an IP address")),
+            _ => Err(format!(
+                "pattern {text:?}: what follows the wildcard must be a DNS name"
+            )),
+        }
+    }
+
+    /// Whether this pattern covers `host`.
+    pub fn matches(&self, host: &Host) -> bool {
+        match (self, host) {
+            (Self::Everything, _) => true,
+            (Self::Exact(h), host) => h == host,
+            (Self::OneLabel(suffix), Host::Dns(name)) => name.split_once('.').is_some_and(|(_, rest)| rest == suffix),
+            (Self::AnyDepth(suffix), Host::Dns(name)) => {
+                name == suffix
+                    || (name.len() > suffix.len()
+                        && name.ends_with(suffix.as_str())
+                        && name.as_bytes()[name.len() - suffix.len() - 1] == b'.')
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a host under this pattern may lie below the pattern's domain
+    /// (the `include-subdomains` of a violation report).
+    pub fn includes_subdomains(&self) -> bool {
+        !matches!(self, Self::Exact(_))
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exact(h) => write!(f, "{h}"),
+            Self::OneLabel(s) => write!(f, "*.{s}"),
+            Self::AnyDepth(s) => write!(f, "**.{s}"),
+            Self::Everything => f.write_str("*"),
+        }
+    }
+}
+
+/// Maps hosts to rule indices with the precedence of the policy format:
+/// exact, then the longest fixed suffix, `*.` before `**.` at equal suffix,
+/// `*` last. A lookup costs one hash probe per label of the host.
+#[derive(Debug, Default)]
+pub struct HostIndex {
+    exact: HashMap<Host, usize>,
+    one_label: HashMap<String, usize>,
+    any_depth: HashMap<String, usize>,
+    everything: Option<usize>,
+}
+
+impl HostIndex {
+    /// Adds `pattern` for rule `rule`. Returns the rule that already has this
+    /// pattern, if any (and then changes nothing).
+    pub fn insert(&mut self, pattern: &HostPattern, rule: usize) -> Result<(), usize> {
+        fn claim<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K, rule: usize) -> Result<(), usize> {
+            match map.get(&key) {
+                Some(prev) => Err(*prev),
+                None => {
+                    map.insert(key, rule);
+                    Ok(())
+                }
+            }
+        }
+        match pattern {
+            HostPattern::Exact(h) => claim(&mut self.exact, h.clone(), rule),
+            HostPattern::OneLabel(s) => claim(&mut self.one_label, s.clone(), rule),
+            HostPattern::AnyDepth(s) => claim(&mut self.any_depth, s.clone(), rule),
+            HostPattern::Everything => match self.everything {
+                Some(prev) => Err(prev),
+                None => {
+                    self.everything = Some(rule);
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// The rule for `host`, if any.
+    pub fn lookup(&self, host: &Host) -> Option<usize> {
+        if let Some(rule) = self.exact.get(host) {
+            return Some(*rule);
+        }
+        if let Host::Dns(name) = host {
+            if let Some(rule) = self.any_depth.get(name.as_str()) {
+                return Some(*rule);
+            }
+            let mut rest = name.as_str();
+            let mut first = true;
+            while let Some((_, suffix)) = rest.split_once('.') {
+                if first {
+                    if let Some(rule) = self.one_label.get(suffix) {
+                        return Some(*rule);
+                    }
+                    first = false;
+                }
+                if let Some(rule) = self.any_depth.get(suffix) {
+                    return Some(*rule);
+                }
+                rest = suffix;
+            }
+        }
+        self.everything
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(patterns: &[&str]) -> HostIndex {
+        let mut idx = HostIndex::default();
+        for (i, p) in patterns.iter().enumerate() {
+            idx.insert(&HostPattern::parse(p).unwrap(), i).unwrap();
+        }
+        idx
+    }
+
+    fn find(idx: &HostIndex, host: &str) -> Option<usize> {
+        idx.lookup(&Host::parse(host).unwrap())
+    }
+
+    #[test]
+    fn precedence() {
+        let idx = index(&[
+            "api.example.com",
+            "*.example.com",
+            "**.example.com",
+            "**.a.example.com",
+            "*",
+        ]);
+        assert_eq!(find(&idx, "api.example.com"), Some(0));
+        assert_eq!(find(&idx, "API.Example.COM."), Some(0));
+        assert_eq!(find(&idx, "www.example.com"), Some(1));
+        assert_eq!(find(&idx, "example.com"), Some(2));
+        assert_eq!(find(&idx, "x.y.example.com"), Some(2));
+        assert_eq!(find(&idx, "a.example.com"), Some(3));
+        assert_eq!(find(&idx, "b.a.example.com"), Some(3));
+        assert_eq!(find(&idx, "other.org"), Some(4));
+        assert_eq!(find(&idx, "127.0.0.1"), Some(4));
+    }
+
+    #[test]
+    fn one_label_is_exactly_one() {
+        let idx = index(&["*.example.com"]);
+        assert_eq!(find(&idx, "example.com"), None);
+        assert_eq!(find(&idx, "a.b.example.com"), None);
+        assert_eq!(find(&idx, "notexample.com"), None);
+    }
+
+    #[test]
+    fn ip_literals_only_exact_or_everything() {
+        let idx = index(&["2001:DB8::1", "10.0.0.1"]);
+        assert_eq!(find(&idx, "2001:db8:0::1"), Some(0));
+        assert_eq!(find(&idx, "10.0.0.1"), Some(1));
+        assert_eq!(find(&idx, "10.0.0.2"), None);
+        assert!(HostPattern::parse("*.0.0.1").is_err());
+    }
+
+    #[test]
+    fn bad_patterns_and_hosts() {
+        for p in [
+            "",
+            "a.*.com",
+            "*example.com",
+            "***.x.com",
+            "*.",
+            "**.",
+            "ex ample.com",
+            "*.*.com",
+            "[::1]",
+            "é.com",
+        ] {
+            assert!(HostPattern::parse(p).is_err(), "{p:?} accepted");
+        }
+        assert!(Host::parse(&"a".repeat(300)).is_err());
+        assert!(Host::parse("a..b").is_err());
+    }
+
+    #[test]
+    fn duplicates_are_reported() {
+        let mut idx = HostIndex::default();
+        idx.insert(&HostPattern::parse("a.com").unwrap(), 0).unwrap();
+        assert_eq!(idx.insert(&HostPattern::parse("A.com.").unwrap(), 1), Err(0));
+    }
+}

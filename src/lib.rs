@@ -1,0 +1,39 @@
+//! certpin: TLS certificate and public-key pinning for Qt/C++ applications.
+//!
+//! An application hands certpin the chain a server presented and the host it
+//! connected to; certpin builds and validates a path itself, against the
+//! anchors the policy allows and nothing else, checks the pins against that
+//! validated path, and answers proceed or reject with a reason.
+//!
+//! ```no_run
+//! let policy = certpin::Policy::from_file("pins.json")?;
+//! # let der_chain: Vec<u8> = Vec::new();
+//! let verdict = certpin::verify(&policy, &der_chain, "api.example.com", None);
+//! if !verdict.ok() {
+//!     eprintln!("{}", verdict.message());
+//! }
+//! # Ok::<(), certpin::PolicyError>(())
+//! ```
+//!
+//! The C ABI lives in `ffi`, the only module with `unsafe` code.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cache;
+pub mod chain;
+mod direct;
+pub mod host;
+mod json;
+pub mod message;
+pub mod pin;
+pub mod policy;
+pub mod result;
+pub mod roots;
+mod verify;
+
+pub use host::{Host, HostPattern};
+pub use pin::Pin;
+pub use policy::{Policy, PolicyError, Rule, UnlistedHosts};
+pub use result::{flags, PinResult};
+pub use verify::{verify, Verdict, Violation};

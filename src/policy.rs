@@ -1,0 +1,575 @@
+//! Loading a policy: JSON version 1 (from a file or from bytes) and the quick
+//! PEM policy. Everything the format forbids is an error naming the rule, the
+//! key and the value: a typo must never silently switch pinning off.
+//!
+//! A loaded [`Policy`] is immutable (but for its verification cache) and can
+//! be shared across threads.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use pki_types::pem::PemObject;
+use pki_types::{CertificateDer, TrustAnchor};
+
+use crate::cache::Cache;
+use crate::host::{HostIndex, HostPattern};
+use crate::json::Json;
+use crate::pin::Pin;
+use crate::roots::{self, Anchor};
+use crate::PinResult;
+
+/// Default number of accepted verifications a policy remembers.
+pub const DEFAULT_CACHE_SIZE: usize = 1024;
+/// Largest `cache_size` accepted.
+pub const MAX_CACHE_SIZE: usize = 1 << 20;
+/// Largest policy text accepted (JSON or PEM).
+pub const MAX_POLICY_BYTES: usize = 64 << 20;
+
+/// Why a policy could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// `PIN_ERR_POLICY_IO`, `PIN_ERR_POLICY_SYNTAX` or `PIN_ERR_POLICY_INVALID`.
+    pub result: PinResult,
+    /// What is wrong and where.
+    pub detail: String,
+}
+
+impl PolicyError {
+    fn io(detail: String) -> Self {
+        Self {
+            result: PinResult::PIN_ERR_POLICY_IO,
+            detail,
+        }
+    }
+    fn syntax(detail: String) -> Self {
+        Self {
+            result: PinResult::PIN_ERR_POLICY_SYNTAX,
+            detail,
+        }
+    }
+    fn invalid(detail: String) -> Self {
+        Self {
+            result: PinResult::PIN_ERR_POLICY_INVALID,
+            detail,
+        }
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.result, self.detail)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// What happens to a host that no rule covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnlistedHosts {
+    /// `PIN_ERR_HOST_NOT_COVERED` (the default: fail closed).
+    Reject,
+    /// `PIN_OK` with `PIN_FLAG_UNLISTED`; the application's own TLS checks stand.
+    Allow,
+}
+
+/// The moment after which a rule's pins are no longer enforced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinsExpire {
+    /// As written in the policy.
+    pub text: String,
+    /// The last second (Unix time) at which the pins are enforced.
+    pub last_enforced: i64,
+}
+
+/// One rule of a policy: which hosts, which anchors, which pins.
+#[derive(Debug)]
+pub struct Rule {
+    pub(crate) index: usize,
+    pub(crate) patterns: Vec<HostPattern>,
+    pub(crate) anchors: Vec<Anchor>,
+    pub(crate) trust_anchors: Vec<TrustAnchor<'static>>,
+    pub(crate) system_roots: bool,
+    pub(crate) pins: Vec<Pin>,
+    pub(crate) pins_expire: Option<PinsExpire>,
+    pub(crate) verify_hostname: bool,
+    pub(crate) report_only: bool,
+    pub(crate) report_uri: Option<String>,
+}
+
+impl Rule {
+    /// The rule's position in the policy's `rules` array.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+    /// The host patterns, as parsed.
+    pub fn patterns(&self) -> &[HostPattern] {
+        &self.patterns
+    }
+    /// The rule's own anchors (the system store not included).
+    pub fn anchors(&self) -> &[Anchor] {
+        &self.anchors
+    }
+    /// Whether the system store is trusted too.
+    pub fn system_roots(&self) -> bool {
+        self.system_roots
+    }
+    /// The pins; empty means trust alone decides.
+    pub fn pins(&self) -> &[Pin] {
+        &self.pins
+    }
+    /// When the pins stop being enforced, if ever.
+    pub fn pins_expire(&self) -> Option<&PinsExpire> {
+        self.pins_expire.as_ref()
+    }
+    /// Whether the pins are enforced at `unix_time`.
+    pub fn pins_enforced_at(&self, unix_time: i64) -> bool {
+        !self.pins.is_empty() && self.pins_expire.as_ref().is_none_or(|e| unix_time <= e.last_enforced)
+    }
+    /// Whether the host name is checked against the leaf.
+    pub fn verify_hostname(&self) -> bool {
+        self.verify_hostname
+    }
+    /// Whether violations are only reported, not enforced.
+    pub fn report_only(&self) -> bool {
+        self.report_only
+    }
+    /// Where violation reports go, if anywhere.
+    pub fn report_uri(&self) -> Option<&str> {
+        self.report_uri.as_deref()
+    }
+    /// `rule 0 (api.example.com)`, for messages.
+    pub fn label(&self) -> String {
+        match self.patterns.first() {
+            Some(p) => format!("rule {} ({p})", self.index),
+            None => format!("rule {}", self.index),
+        }
+    }
+}
+
+/// A loaded policy.
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) index: HostIndex,
+    pub(crate) unlisted_hosts: UnlistedHosts,
+    pub(crate) cache: Cache,
+}
+
+impl Policy {
+    /// Loads a JSON policy file; relative anchor paths are taken from the
+    /// file's folder.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
+        let path = path.as_ref();
+        let text = read_bounded(path).map_err(|e| PolicyError::io(format!("policy file {}: {e}", path.display())))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::from_json_in(&text, &base)
+    }
+
+    /// Loads a JSON policy from bytes; relative anchor paths are taken from
+    /// the working directory.
+    pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
+        Self::from_json_in(json, Path::new(""))
+    }
+
+    /// The quick policy: every host, trust exactly the certificates in this
+    /// PEM text and nothing else, no pins, host names checked.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, PolicyError> {
+        if pem.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::syntax(format!(
+                "the PEM text is {} bytes; at most {MAX_POLICY_BYTES}",
+                pem.len()
+            )));
+        }
+        let anchors = pem_anchors(pem).map_err(|e| match e {
+            PemProblem::NoCertificate => PolicyError::syntax("the PEM text holds no CERTIFICATE block".into()),
+            PemProblem::Bad(why) => PolicyError::syntax(format!("the PEM text: {why}")),
+        })?;
+        let rule = Rule {
+            index: 0,
+            patterns: vec![HostPattern::Everything],
+            trust_anchors: anchors.iter().map(|a| a.trust_anchor.clone()).collect(),
+            anchors,
+            system_roots: false,
+            pins: Vec::new(),
+            pins_expire: None,
+            verify_hostname: true,
+            report_only: false,
+            report_uri: None,
+        };
+        let mut index = HostIndex::default();
+        index
+            .insert(&HostPattern::Everything, 0)
+            .expect("an empty index has no duplicate");
+        Ok(Self {
+            rules: vec![rule],
+            index,
+            unlisted_hosts: UnlistedHosts::Reject,
+            cache: Cache::new(DEFAULT_CACHE_SIZE),
+        })
+    }
+
+    fn from_json_in(json: &[u8], base: &Path) -> Result<Self, PolicyError> {
+        if json.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::syntax(format!(
+                "the policy is {} bytes; at most {MAX_POLICY_BYTES}",
+                json.len()
+            )));
+        }
+        let doc = Json::parse(json).map_err(|e| PolicyError::syntax(format!("the policy is not valid JSON: {e}")))?;
+        let top = Members::of(&doc, "the policy")?;
+        top.only(&["version", "unlisted_hosts", "cache_size", "rules"])?;
+        match top.get("version") {
+            Some(Json::Number(n)) if n.as_u64() == Some(1) => {}
+            Some(v) => {
+                return Err(PolicyError::invalid(format!(
+                    "\"version\" is {v}; this certpin reads version 1"
+                )))
+            }
+            None => return Err(PolicyError::invalid("\"version\": 1 is missing".into())),
+        }
+        let unlisted_hosts = match top.get("unlisted_hosts") {
+            None => UnlistedHosts::Reject,
+            Some(Json::String(s)) if s == "reject" => UnlistedHosts::Reject,
+            Some(Json::String(s)) if s == "allow" => UnlistedHosts::Allow,
+            Some(v) => {
+                return Err(PolicyError::invalid(format!(
+                    "\"unlisted_hosts\" is {v}; expected \"reject\" or \"allow\""
+                )))
+            }
+        };
+        let cache_size = match top.get("cache_size") {
+            None => DEFAULT_CACHE_SIZE,
+            Some(Json::Number(n)) => match n.as_u64() {
+                Some(v) if v as usize <= MAX_CACHE_SIZE => v as usize,
+                _ => {
+                    return Err(PolicyError::invalid(format!(
+                        "\"cache_size\" is {n}; expected a whole number from 0 to {MAX_CACHE_SIZE}"
+                    )))
+                }
+            },
+            Some(v) => {
+                return Err(PolicyError::invalid(format!(
+                    "\"cache_size\" is {}; expected a number",
+                    v.kind()
+                )))
+            }
+        };
+        let rules_json = match top.get("rules") {
+            Some(Json::Array(rules)) if !rules.is_empty() => rules,
+            Some(Json::Array(_)) => return Err(PolicyError::invalid("\"rules\" is empty".into())),
+            Some(v) => {
+                return Err(PolicyError::invalid(format!(
+                    "\"rules\" is {}; expected an array",
+                    v.kind()
+                )))
+            }
+            None => return Err(PolicyError::invalid("\"rules\" is missing".into())),
+        };
+        let mut rules: Vec<Rule> = Vec::with_capacity(rules_json.len());
+        let mut index = HostIndex::default();
+        for (i, rule_json) in rules_json.iter().enumerate() {
+            let rule = parse_rule(i, rule_json, base)?;
+            for pattern in &rule.patterns {
+                if let Err(prev) = index.insert(pattern, i) {
+                    let what = if prev == i {
+                        "twice in this rule".to_string()
+                    } else {
+                        format!("already in {}", rules[prev].label())
+                    };
+                    return Err(PolicyError::invalid(format!(
+                        "{}: \"hosts\": pattern \"{pattern}\" is {what}",
+                        rule.label()
+                    )));
+                }
+            }
+            rules.push(rule);
+        }
+        Ok(Self {
+            rules,
+            index,
+            unlisted_hosts,
+            cache: Cache::new(cache_size),
+        })
+    }
+
+    /// The rules, in policy order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// What happens to hosts no rule covers.
+    pub fn unlisted_hosts(&self) -> UnlistedHosts {
+        self.unlisted_hosts
+    }
+
+    /// How many accepted verifications this policy remembers (0: no cache).
+    pub fn cache_size(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// How many accepted verifications the cache holds now.
+    pub fn cached_verifications(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// The rule that covers `host`, if any.
+    pub fn rule_for(&self, host: &crate::host::Host) -> Option<&Rule> {
+        self.index.lookup(host).map(|i| &self.rules[i])
+    }
+}
+
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut text = Vec::new();
+    file.take(MAX_POLICY_BYTES as u64 + 1).read_to_end(&mut text)?;
+    Ok(text)
+}
+
+/// An object's members, checked for unknown and duplicate keys.
+struct Members<'a> {
+    members: &'a [(String, Json)],
+    context: &'a str,
+}
+
+impl<'a> Members<'a> {
+    fn of(value: &'a Json, context: &'a str) -> Result<Self, PolicyError> {
+        match value {
+            Json::Object(members) => Ok(Self { members, context }),
+            other => Err(PolicyError::invalid(format!(
+                "{context} is {}; expected an object",
+                other.kind()
+            ))),
+        }
+    }
+
+    fn only(&self, known: &[&str]) -> Result<(), PolicyError> {
+        for (i, (key, _)) in self.members.iter().enumerate() {
+            if !known.contains(&key.as_str()) {
+                return Err(PolicyError::invalid(format!(
+                    "{}: unknown key \"{key}\" (known keys: {})",
+                    self.context,
+                    known.join(", ")
+                )));
+            }
+            if self.members[..i].iter().any(|(k, _)| k == key) {
+                return Err(PolicyError::invalid(format!(
+                    "{}: key \"{key}\" is given twice",
+                    self.context
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Json> {
+        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn bool(&self, key: &str, default: bool) -> Result<bool, PolicyError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Json::Bool(b)) => Ok(*b),
+            Some(v) => Err(PolicyError::invalid(format!(
+                "{}: \"{key}\" is {v}; expected true or false",
+                self.context
+            ))),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Option<Vec<&'a str>>, PolicyError> {
+        let items = match self.get(key) {
+            None => return Ok(None),
+            Some(Json::Array(items)) => items,
+            Some(v) => {
+                return Err(PolicyError::invalid(format!(
+                    "{}: \"{key}\" is {}; expected an array of strings",
+                    self.context,
+                    v.kind()
+                )))
+            }
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Json::String(s) => Ok(s.as_str()),
+                v => Err(PolicyError::invalid(format!(
+                    "{}: \"{key}\"[{i}] is {v}; expected a string",
+                    self.context
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+const RULE_KEYS: &[&str] = &[
+    "hosts",
+    "anchors",
+    "system_roots",
+    "pins",
+    "pins_expire",
+    "verify_hostname",
+    "report_only",
+    "report_uri",
+];
+
+fn parse_rule(i: usize, value: &Json, base: &Path) -> Result<Rule, PolicyError> {
+    // The first host names the rule in every message, so read it before anything else.
+    let first_host = match value {
+        Json::Object(m) => m.iter().find(|(k, _)| k == "hosts").and_then(|(_, v)| match v {
+            Json::Array(a) => a
+                .first()
+                .and_then(|h| if let Json::String(s) = h { Some(s.clone()) } else { None }),
+            _ => None,
+        }),
+        _ => None,
+    };
+    let context = match &first_host {
+        Some(h) => format!("rule {i} ({h})"),
+        None => format!("rule {i}"),
+    };
+    let m = Members::of(value, &context)?;
+    m.only(RULE_KEYS)?;
+    let err = |key: &str, what: String| PolicyError::invalid(format!("{context}: \"{key}\": {what}"));
+
+    let hosts = m.strings("hosts")?.ok_or_else(|| err("hosts", "missing".into()))?;
+    if hosts.is_empty() {
+        return Err(err(
+            "hosts",
+            "empty; a rule must cover at least one host pattern".into(),
+        ));
+    }
+    let patterns = hosts
+        .iter()
+        .map(|h| HostPattern::parse(h).map_err(|e| err("hosts", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut anchors = Vec::new();
+    for (j, entry) in m.strings("anchors")?.unwrap_or_default().into_iter().enumerate() {
+        anchors.extend(load_anchor_entry(entry, base).map_err(|e| match e {
+            AnchorProblem::Io(why) => PolicyError::io(format!("{context}: \"anchors\"[{j}]: {why}")),
+            AnchorProblem::Invalid(why) => err("anchors", format!("[{j}]: {why}")),
+        })?);
+    }
+    let system_roots = m.bool("system_roots", false)?;
+    if anchors.is_empty() && !system_roots {
+        return Err(err(
+            "anchors",
+            "no trust source: give \"anchors\" or set \"system_roots\": true".into(),
+        ));
+    }
+    let mut trust_anchors: Vec<TrustAnchor<'static>> = anchors.iter().map(|a| a.trust_anchor.clone()).collect();
+    if system_roots {
+        let system = roots::system().map_err(|e| PolicyError::io(format!("{context}: \"system_roots\": {e}")))?;
+        trust_anchors.extend(system.iter().map(|a| a.trust_anchor.clone()));
+    }
+
+    let mut pins = Vec::new();
+    for (j, text) in m.strings("pins")?.unwrap_or_default().into_iter().enumerate() {
+        let pin = Pin::parse(text).map_err(|e| err("pins", format!("[{j}]: {e}")))?;
+        if !pins.contains(&pin) {
+            pins.push(pin);
+        }
+    }
+    let pins_expire = match m.get("pins_expire") {
+        None => None,
+        Some(Json::String(s)) => Some(PinsExpire {
+            last_enforced: parse_expiry(s).ok_or_else(|| {
+                err(
+                    "pins_expire",
+                    format!("{s:?} is neither a date YYYY-MM-DD nor an RFC 3339 instant"),
+                )
+            })?,
+            text: s.clone(),
+        }),
+        Some(v) => return Err(err("pins_expire", format!("{v}; expected a date string"))),
+    };
+    if pins_expire.is_some() && pins.is_empty() {
+        return Err(err("pins_expire", "given, but the rule has no \"pins\"".into()));
+    }
+    let report_uri = match m.get("report_uri") {
+        None => None,
+        Some(Json::String(s)) if s.starts_with("https://") || s.starts_with("http://") => Some(s.clone()),
+        Some(v) => return Err(err("report_uri", format!("{v}; expected an http:// or https:// URI"))),
+    };
+    Ok(Rule {
+        index: i,
+        patterns,
+        anchors,
+        trust_anchors,
+        system_roots,
+        pins,
+        pins_expire,
+        verify_hostname: m.bool("verify_hostname", true)?,
+        report_only: m.bool("report_only", false)?,
+        report_uri,
+    })
+}
+
+enum AnchorProblem {
+    Io(String),
+    Invalid(String),
+}
+
+enum PemProblem {
+    NoCertificate,
+    Bad(String),
+}
+
+fn load_anchor_entry(entry: &str, base: &Path) -> Result<Vec<Anchor>, AnchorProblem> {
+    let (pem, origin) = if entry.contains("-----BEGIN") {
+        (entry.as_bytes().to_vec(), "inline PEM".to_string())
+    } else {
+        let path: PathBuf = base.join(entry);
+        let text = read_bounded(&path).map_err(|e| AnchorProblem::Io(format!("file {}: {e}", path.display())))?;
+        (text, format!("file {}", path.display()))
+    };
+    pem_anchors(&pem).map_err(|e| match e {
+        PemProblem::NoCertificate => AnchorProblem::Invalid(format!("{origin} holds no PEM CERTIFICATE block")),
+        PemProblem::Bad(why) => AnchorProblem::Invalid(format!("{origin}: {why}")),
+    })
+}
+
+fn pem_anchors(pem: &[u8]) -> Result<Vec<Anchor>, PemProblem> {
+    let mut anchors = Vec::new();
+    for (n, item) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let der = item.map_err(|e| PemProblem::Bad(format!("certificate {}: not valid PEM ({e:?})", n + 1)))?;
+        let anchor = Anchor::from_der(der)
+            .map_err(|e| PemProblem::Bad(format!("certificate {} is not a usable X.509 certificate ({e})", n + 1)))?;
+        anchors.push(anchor);
+    }
+    if anchors.is_empty() {
+        return Err(PemProblem::NoCertificate);
+    }
+    Ok(anchors)
+}
+
+/// `YYYY-MM-DD` (the pins hold through the end of that UTC day) or an RFC 3339
+/// instant; returns the last second at which the pins are enforced.
+fn parse_expiry(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    if let Ok(date) = time::Date::parse(text, format_description!("[year]-[month]-[day]")) {
+        return Some(date.next_day()?.midnight().assume_utc().unix_timestamp() - 1);
+    }
+    time::OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_dates() {
+        assert_eq!(parse_expiry("1970-01-01"), Some(86399));
+        assert_eq!(parse_expiry("1970-01-02T00:00:00Z"), Some(86400));
+        assert_eq!(parse_expiry("1970-01-01T01:00:00+01:00"), Some(0));
+        for bad in ["2027-13-01", "2027-02-30", "27-01-01", "2027/01/01", "tomorrow", ""] {
+            assert_eq!(parse_expiry(bad), None, "{bad}");
+        }
+    }
+}

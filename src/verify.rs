@@ -1,0 +1,437 @@
+//! The verification of a served chain against a policy: the single entry
+//! point [`verify`] that the C ABI, the CLI and the tests all call.
+//!
+//! Pins are matched only on a path this module validated itself, never on the
+//! chain the server merely sent. Every doubt is a rejection.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pki_types::{CertificateDer, UnixTime};
+use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
+
+use crate::cache::{CacheEntry, CacheKey};
+use crate::chain;
+use crate::host::Host;
+use crate::message;
+use crate::pin::Pin;
+use crate::policy::{Policy, Rule, UnlistedHosts};
+use crate::result::flags;
+use crate::PinResult;
+
+/// The answer to one verification.
+#[derive(Debug)]
+pub struct Verdict<'p> {
+    /// `PIN_OK` to proceed; anything else rejects.
+    pub result: PinResult,
+    /// `flags::*` bits saying what the answer rests on.
+    pub flags: u32,
+    /// Why the chain was rejected (also kept for a report-only violation);
+    /// empty for a plain acceptance.
+    pub detail: String,
+    /// What a violation report needs, when a rule rejected the chain
+    /// (enforced or report-only).
+    pub violation: Option<Violation<'p>>,
+}
+
+impl Verdict<'_> {
+    /// Whether the connection may proceed.
+    pub fn ok(&self) -> bool {
+        self.result == PinResult::PIN_OK
+    }
+
+    /// `"PIN_ERR_…: detail"`, as `pin_last_error` gives it. For a report-only
+    /// violation, the code is the one the rule would have enforced.
+    pub fn message(&self) -> String {
+        let code = self.violation.as_ref().map_or(self.result, |v| v.result);
+        if self.detail.is_empty() {
+            code.name().to_string()
+        } else {
+            format!("{code}: {}", self.detail)
+        }
+    }
+
+    fn reject(result: PinResult, detail: String) -> Self {
+        Self {
+            result,
+            flags: 0,
+            detail,
+            violation: None,
+        }
+    }
+}
+
+/// A rule's rejection of a chain, with everything an RFC 7469 report says.
+#[derive(Debug)]
+pub struct Violation<'p> {
+    /// The rule that rejected the chain.
+    pub rule: &'p Rule,
+    /// The normalised host (the report's `noted-hostname`).
+    pub host: String,
+    /// The rejection the rule made (also when report-only softened it).
+    pub result: PinResult,
+    /// The certificates the server sent, DER, in order.
+    pub served: Vec<Vec<u8>>,
+    /// The path certpin validated, leaf to anchor, DER; empty when none was.
+    pub validated: Vec<Vec<u8>>,
+    /// The time of the verification (Unix seconds).
+    pub unix_time: i64,
+}
+
+/// Verifies `der_chain` (DER certificates, leaf first, as the server sent
+/// them) for `host` under `policy`, at `unix_time` (seconds since the epoch;
+/// `None` for now).
+pub fn verify<'p>(policy: &'p Policy, der_chain: &[u8], host: &str, unix_time: Option<i64>) -> Verdict<'p> {
+    let now = match unix_time {
+        Some(t) if t < 0 => {
+            return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, format!("time {t} is before 1970"))
+        }
+        Some(t) => t,
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    let host = match Host::parse(host) {
+        Ok(h) => h,
+        Err(e) => return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, e),
+    };
+    let certs = match chain::split(der_chain) {
+        Ok(c) => c,
+        Err(e) => return Verdict::reject(e.result, e.detail),
+    };
+    let Some(rule) = policy.rule_for(&host) else {
+        return match policy.unlisted_hosts {
+            UnlistedHosts::Allow => Verdict { result: PinResult::PIN_OK, flags: flags::UNLISTED, detail: String::new(), violation: None },
+            UnlistedHosts::Reject => Verdict::reject(
+                PinResult::PIN_ERR_HOST_NOT_COVERED,
+                format!("no rule covers host {host} and \"unlisted_hosts\" is \"reject\"; add a rule whose \"hosts\" match it"),
+            ),
+        };
+    };
+
+    let key = policy.cache.enabled().then(|| CacheKey {
+        rule: rule.index,
+        host: host.to_string(),
+        chain: ring::digest::digest(&ring::digest::SHA256, der_chain)
+            .as_ref()
+            .try_into()
+            .expect("32 bytes"),
+    });
+    if let Some(cached) = key.as_ref().and_then(|k| policy.cache.get(k, now)) {
+        return Verdict {
+            result: PinResult::PIN_OK,
+            flags: cached | flags::CACHED,
+            detail: String::new(),
+            violation: None,
+        };
+    }
+
+    match evaluate(rule, &certs, &host, now, key.is_some()) {
+        Ok(accepted) => {
+            if let (Some(key), Some((from, until))) = (key, accepted.window) {
+                policy.cache.insert(
+                    key,
+                    CacheEntry {
+                        valid_from: from,
+                        valid_until: until,
+                        flags: accepted.flags,
+                    },
+                );
+            }
+            Verdict {
+                result: PinResult::PIN_OK,
+                flags: accepted.flags,
+                detail: String::new(),
+                violation: None,
+            }
+        }
+        Err(rejection) => {
+            let detail = message::rejection(rule, &host, &certs, &rejection, now);
+            let violation = Some(Violation {
+                rule,
+                host: host.to_string(),
+                result: rejection.result,
+                served: certs.iter().map(|c| c.to_vec()).collect(),
+                validated: rejection.validated,
+                unix_time: now,
+            });
+            if rule.report_only && rejection.result.is_rule_rejection() {
+                Verdict {
+                    result: PinResult::PIN_OK,
+                    flags: flags::REPORT_ONLY,
+                    detail,
+                    violation,
+                }
+            } else {
+                Verdict {
+                    result: rejection.result,
+                    flags: 0,
+                    detail,
+                    violation,
+                }
+            }
+        }
+    }
+}
+
+/// A rule's acceptance.
+pub(crate) struct Accepted {
+    pub flags: u32,
+    /// The span of time (inclusive) in which the same chain gets the same
+    /// answer, when asked for.
+    pub window: Option<(i64, i64)>,
+}
+
+/// A rule's rejection, before it is put into words.
+pub(crate) struct Rejection {
+    pub result: PinResult,
+    /// What went wrong, in a sentence.
+    pub reason: String,
+    /// How to fix it, when certpin can tell.
+    pub hint: Option<String>,
+    /// The validated path (DER, leaf to anchor), when there was one.
+    pub validated: Vec<Vec<u8>>,
+    /// The pin and DER of the anchor the validated path ended at, when the
+    /// server did not send it.
+    pub unsent_anchor: Option<(Pin, Vec<u8>)>,
+}
+
+impl Rejection {
+    pub(crate) fn new(result: PinResult, reason: impl Into<String>) -> Box<Self> {
+        Box::new(Self {
+            result,
+            reason: reason.into(),
+            hint: None,
+            validated: Vec::new(),
+            unsent_anchor: None,
+        })
+    }
+    pub(crate) fn with_hint(mut self: Box<Self>, hint: impl Into<String>) -> Box<Self> {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+fn evaluate(
+    rule: &Rule,
+    certs: &[&[u8]],
+    host: &Host,
+    now: i64,
+    want_window: bool,
+) -> Result<Accepted, Box<Rejection>> {
+    let leaf_der = CertificateDer::from(certs[0]);
+    let leaf = EndEntityCert::try_from(&leaf_der)
+        .map_err(|e| Rejection::new(map_error(&e), format!("the leaf certificate cannot be parsed ({e:?})")))?;
+    let pins_enforced = rule.pins_enforced_at(now);
+
+    if let Some(anchor) = rule.anchors.iter().find(|a| a.der.as_ref() == certs[0]) {
+        return crate::direct::evaluate(rule, certs[0], &leaf, anchor.pin, host, now, pins_enforced);
+    }
+    if leaf.issuer() == leaf.subject() {
+        return Err(Rejection::new(
+            PinResult::PIN_ERR_UNTRUSTED,
+            "the leaf is self-issued and is not one of this rule's anchors, so no one vouches for it",
+        )
+        .with_hint(
+            "if this self-signed certificate is yours, add it to the rule's \"anchors\" (or use a PEM policy of it)",
+        ));
+    }
+
+    let intermediates: Vec<CertificateDer<'_>> = certs[1..].iter().map(|c| CertificateDer::from(*c)).collect();
+    let unpinned_path: RefCell<Option<Vec<Vec<u8>>>> = RefCell::new(None);
+    let check_pins = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+        if !pins_enforced || path_has_pin(path, &rule.pins) {
+            return Ok(());
+        }
+        unpinned_path.borrow_mut().get_or_insert_with(|| path_der(rule, path));
+        Err(webpki::Error::UnknownIssuer)
+    };
+    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now as u64));
+    let verified = leaf.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &rule.trust_anchors,
+        &intermediates,
+        time,
+        KeyUsage::server_auth(),
+        None,
+        Some(&check_pins),
+    );
+    let path = match verified {
+        Ok(path) => path,
+        Err(e) => {
+            if let Some(validated) = unpinned_path.into_inner() {
+                let unsent_anchor = unsent_anchor(certs, &validated);
+                return Err(Box::new(Rejection {
+                    result: PinResult::PIN_ERR_PIN_MISMATCH,
+                    reason: "the chain is valid, but no certificate on any valid path has a pinned key".into(),
+                    hint: Some(
+                        "if this chain is yours, add the pin of its intermediate or root (or of the leaf) to \"pins\"; \
+                         if not, this is the attack pinning stops"
+                            .into(),
+                    ),
+                    validated,
+                    unsent_anchor,
+                }));
+            }
+            return Err(explain_path_error(&e));
+        }
+    };
+
+    let mut flags = flags::VOUCHED;
+    if rule.verify_hostname {
+        if let Err(e) = leaf.verify_is_valid_for_subject_name(&host.server_name()) {
+            let validated = path_der(rule, &path);
+            let mut r = Rejection::new(map_error(&e), format!("the leaf is not valid for host {host}"));
+            r.unsent_anchor = unsent_anchor(certs, &validated);
+            r.validated = validated;
+            return Err(r.with_hint("connect with a name the certificate lists, or reissue the certificate with this name in its subjectAltName"));
+        }
+        flags |= flags::NAME_VERIFIED;
+    }
+    let window = want_window.then(|| {
+        let certs_on_path =
+            std::iter::once(path.end_entity().der()).chain(path.intermediate_certificates().map(|c| c.der()));
+        validity_window(certs_on_path.map(|d| d.as_ref().to_vec()), rule, now)
+    });
+    Ok(Accepted {
+        flags,
+        window: window.flatten(),
+    })
+}
+
+/// Whether any certificate of a verified path (leaf, intermediates, anchor)
+/// has a pinned key.
+fn path_has_pin(path: &VerifiedPath<'_>, pins: &[Pin]) -> bool {
+    let has = |pin: Pin| pins.contains(&pin);
+    has(Pin::of_spki_der(path.end_entity().subject_public_key_info().as_ref()))
+        || path
+            .intermediate_certificates()
+            .any(|c| has(Pin::of_spki_der(c.subject_public_key_info().as_ref())))
+        || has(Pin::of_spki_contents(&path.anchor().subject_public_key_info))
+}
+
+/// The DER of a verified path, leaf to anchor. The anchor's certificate is
+/// included when certpin knows it (a rule anchor or a system root).
+fn path_der(rule: &Rule, path: &VerifiedPath<'_>) -> Vec<Vec<u8>> {
+    let mut ders = vec![path.end_entity().der().as_ref().to_vec()];
+    ders.extend(path.intermediate_certificates().map(|c| c.der().as_ref().to_vec()));
+    let anchor = path.anchor();
+    let known = rule
+        .anchors
+        .iter()
+        .chain(if rule.system_roots {
+            crate::roots::system().unwrap_or(&[])
+        } else {
+            &[]
+        })
+        .find(|a| {
+            a.trust_anchor.subject == anchor.subject
+                && a.trust_anchor.subject_public_key_info == anchor.subject_public_key_info
+        });
+    if let Some(a) = known {
+        ders.push(a.der.as_ref().to_vec());
+    }
+    ders
+}
+
+/// The anchor of a validated path when the server did not send it.
+fn unsent_anchor(served: &[&[u8]], validated: &[Vec<u8>]) -> Option<(Pin, Vec<u8>)> {
+    let anchor = validated.last().filter(|_| validated.len() > 1)?;
+    if served.contains(&anchor.as_slice()) {
+        return None;
+    }
+    Some((message::spki_pin(anchor)?, anchor.clone()))
+}
+
+/// The inclusive span in which every certificate of the path is valid,
+/// narrowed so that the enforcement of the pins does not change inside it.
+pub(crate) fn validity_window(certs: impl Iterator<Item = Vec<u8>>, rule: &Rule, now: i64) -> Option<(i64, i64)> {
+    use x509_parser::prelude::*;
+    let (mut from, mut until) = (i64::MIN, i64::MAX);
+    for der in certs {
+        let (_, cert) = X509Certificate::from_der(&der).ok()?;
+        from = from.max(cert.validity().not_before.timestamp());
+        until = until.min(cert.validity().not_after.timestamp());
+    }
+    if let Some(expire) = rule.pins_expire.as_ref().filter(|_| !rule.pins.is_empty()) {
+        if now <= expire.last_enforced {
+            until = until.min(expire.last_enforced);
+        } else {
+            from = from.max(expire.last_enforced + 1);
+        }
+    }
+    (from <= now && now <= until).then_some((from, until))
+}
+
+/// Maps a webpki error to a result code.
+pub(crate) fn map_error(e: &webpki::Error) -> PinResult {
+    use webpki::Error as E;
+    #[allow(deprecated)]
+    match e {
+        E::UnknownIssuer
+        | E::CertDistrusted
+        | E::MaximumPathBuildCallsExceeded
+        | E::MaximumPathDepthExceeded
+        | E::MaximumSignatureChecksExceeded => PinResult::PIN_ERR_UNTRUSTED,
+        E::CertExpired { .. } => PinResult::PIN_ERR_EXPIRED,
+        E::CertNotValidYet { .. } => PinResult::PIN_ERR_NOT_YET_VALID,
+        E::CertNotValidForName(_) => PinResult::PIN_ERR_HOSTNAME_MISMATCH,
+        E::RequiredEkuNotFound
+        | E::RequiredEkuNotFoundContext(_)
+        | E::EmptyEkuExtension
+        | E::CaUsedAsEndEntity
+        | E::EndEntityUsedAsCa
+        | E::PathLenConstraintViolated
+        | E::NameConstraintViolation
+        | E::MaximumNameConstraintComparisonsExceeded => PinResult::PIN_ERR_BAD_USAGE,
+        E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => PinResult::PIN_ERR_BAD_SIGNATURE,
+        E::UnsupportedSignatureAlgorithm
+        | E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKey
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM,
+        E::BadDer | E::BadDerTime | E::TrailingData(_) | E::UnsupportedCertVersion | E::MalformedExtensions => {
+            PinResult::PIN_ERR_CHAIN_MALFORMED
+        }
+        _ => PinResult::PIN_ERR_REJECTED_OTHER,
+    }
+}
+
+#[allow(deprecated)]
+fn explain_path_error(e: &webpki::Error) -> Box<Rejection> {
+    use webpki::Error as E;
+    let result = map_error(e);
+    let reason = match e {
+        E::UnknownIssuer => "no path from the leaf to an anchor this rule allows".to_string(),
+        E::CertExpired { time, not_after } => format!(
+            "a certificate of the path expired at {} (checked at {})",
+            message::utc(not_after.as_secs() as i64),
+            message::utc(time.as_secs() as i64)
+        ),
+        E::CertNotValidYet { time, not_before } => format!(
+            "a certificate of the path is valid only from {} (checked at {})",
+            message::utc(not_before.as_secs() as i64),
+            message::utc(time.as_secs() as i64)
+        ),
+        E::CaUsedAsEndEntity => "the leaf is a CA certificate (basicConstraints CA:TRUE)".into(),
+        E::EndEntityUsedAsCa => "an issuer on the path is not a CA (no basicConstraints CA:TRUE)".into(),
+        E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => {
+            "a certificate's extendedKeyUsage does not allow serverAuth".into()
+        }
+        E::PathLenConstraintViolated => "the path is longer than an issuer's pathLenConstraint allows".into(),
+        E::NameConstraintViolation => "a name of the leaf violates an issuer's name constraints".into(),
+        E::InvalidSignatureForPublicKey => "a signature on the path does not verify".into(),
+        other => format!("path validation failed: {other:?}"),
+    };
+    let hint = match result {
+        PinResult::PIN_ERR_UNTRUSTED => Some(
+            "add the issuing CA (or the server's own certificate) to this rule's \"anchors\", or send the missing intermediates",
+        ),
+        PinResult::PIN_ERR_EXPIRED => Some("renew the expired certificate"),
+        _ => None,
+    };
+    let rejection = Rejection::new(result, reason);
+    match hint {
+        Some(h) => rejection.with_hint(h),
+        None => rejection,
+    }
+}
