@@ -1,0 +1,397 @@
+//! The x509-limbo conformance suite (C2SP/x509-limbo), run through the same
+//! entry point the C ABI uses: a one-rule policy loaded from JSON and
+//! `certpin::verify`. limbo is written outside this project, so it is the
+//! honest external check of certpin's chain validation.
+//!
+//! The test fails when certpin passes fewer of the cases it runs than the
+//! reference rustls-webpki run passes on those same cases, or when it accepts
+//! a case the reference rejects: certpin only adds checks on top of webpki,
+//! so it must never be more lenient.
+//!
+//! The suite is read from `../shared/limbo/limbo.json` (not part of the
+//! project); without it the test says so and returns, unless `CI` is set.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use certpin::{HostPattern, PinResult, Policy};
+use pki_types::pem::PemObject;
+use pki_types::CertificateDer;
+use serde::Deserialize;
+
+const REFERENCE: &str = "reference-rustls-webpki-0.103.13.json";
+
+#[derive(Deserialize)]
+struct Suite {
+    testcases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    id: String,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    description: String,
+    validation_kind: String,
+    trusted_certs: Vec<String>,
+    untrusted_intermediates: Vec<String>,
+    peer_certificate: String,
+    validation_time: Option<String>,
+    signature_algorithms: Vec<serde_json::Value>,
+    key_usage: Vec<serde_json::Value>,
+    extended_key_usage: Vec<String>,
+    expected_peer_name: Option<PeerName>,
+    max_chain_depth: Option<serde_json::Value>,
+    crls: Vec<serde_json::Value>,
+    expected_result: String,
+}
+
+#[derive(Deserialize)]
+struct PeerName {
+    kind: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    results: Vec<ReferenceResult>,
+}
+
+#[derive(Deserialize)]
+struct ReferenceResult {
+    id: String,
+    actual_result: String,
+    context: Option<String>,
+}
+
+impl Case {
+    /// The cases a certpin policy can express: a TLS server reached by DNS
+    /// name or IP, no depth limit, no CRLs, no constraints on signature
+    /// algorithms or key usage, and no EKU other than serverAuth.
+    fn runnable(&self) -> bool {
+        self.validation_kind == "SERVER"
+            && self
+                .expected_peer_name
+                .as_ref()
+                .is_some_and(|n| n.kind == "DNS" || n.kind == "IP")
+            && self.max_chain_depth.is_none()
+            && self.signature_algorithms.is_empty()
+            && self.key_usage.is_empty()
+            && self.crls.is_empty()
+            && (self.extended_key_usage.is_empty() || self.extended_key_usage == ["serverAuth"])
+    }
+
+    fn namespace(&self) -> &str {
+        self.id.split_once("::").map_or(self.id.as_str(), |(ns, _)| ns)
+    }
+
+    fn expects_success(&self) -> bool {
+        self.expected_result == "SUCCESS"
+    }
+}
+
+/// certpin's answer to one case.
+struct Answer {
+    accepted: bool,
+    /// certpin's result code; `None` when no policy could be made.
+    result: Option<PinResult>,
+    /// The verdict's message, or why no policy could be made.
+    message: String,
+    /// The policy could not be loaded for a reason other than the host
+    /// pattern (an anchor certpin cannot use).
+    policy_error: bool,
+}
+
+fn der_of(pem: &str, what: &str, id: &str) -> Vec<Vec<u8>> {
+    let ders: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|c| c.unwrap_or_else(|e| panic!("{id}: {what} is not PEM: {e:?}")).to_vec())
+        .collect();
+    assert!(!ders.is_empty(), "{id}: {what} holds no certificate");
+    ders
+}
+
+fn unix_time(text: &str, id: &str) -> i64 {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{id}: validation_time {text:?}: {e}"))
+        .unix_timestamp()
+}
+
+fn run(case: &Case) -> Answer {
+    let name = &case
+        .expected_peer_name
+        .as_ref()
+        .expect("runnable cases have a peer name")
+        .value;
+    // A name that cannot even be a host pattern cannot be pinned: certpin
+    // refuses it, which is a rejection.
+    if let Err(e) = HostPattern::parse(name) {
+        return Answer {
+            accepted: false,
+            result: None,
+            message: format!("host pattern refused: {e}"),
+            policy_error: false,
+        };
+    }
+    let policy = serde_json::json!({
+        "version": 1,
+        "rules": [{
+            "hosts": [name],
+            "anchors": case.trusted_certs,
+            "system_roots": false,
+        }],
+    });
+    let policy = match Policy::from_json(policy.to_string().as_bytes()) {
+        Ok(p) => p,
+        Err(e) => {
+            return Answer {
+                accepted: false,
+                result: None,
+                message: format!("policy refused: {e}"),
+                policy_error: true,
+            }
+        }
+    };
+    let mut chain = der_of(&case.peer_certificate, "peer_certificate", &case.id).concat();
+    for (i, pem) in case.untrusted_intermediates.iter().enumerate() {
+        for der in der_of(pem, &format!("untrusted_intermediates[{i}]"), &case.id) {
+            chain.extend_from_slice(&der);
+        }
+    }
+    let time = case.validation_time.as_deref().map(|t| unix_time(t, &case.id));
+    let verdict = certpin::verify(&policy, &chain, name, time);
+    Answer {
+        accepted: verdict.result == PinResult::PIN_OK,
+        result: Some(verdict.result),
+        message: verdict.message(),
+        policy_error: false,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ran: usize,
+    pass: usize,
+    false_accept: usize,
+    false_reject: usize,
+    skipped: usize,
+    reference_pass: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.ran += other.ran;
+        self.pass += other.pass;
+        self.false_accept += other.false_accept;
+        self.false_reject += other.false_reject;
+        self.skipped += other.skipped;
+        self.reference_pass += other.reference_pass;
+    }
+
+    fn row(&self, name: &str) -> String {
+        let rate = if self.ran == 0 {
+            0.0
+        } else {
+            100.0 * self.pass as f64 / self.ran as f64
+        };
+        format!(
+            "| {name:<16} | {:>5} | {:>5} | {:>12} | {:>12} | {:>7} | {:>8} | {rate:>7.2} % |",
+            self.ran, self.pass, self.false_accept, self.false_reject, self.skipped, self.reference_pass
+        )
+    }
+}
+
+/// `text` on one line, without Markdown code fences, cut at `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let line = text
+        .split_whitespace()
+        .filter(|w| *w != "```")
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max).collect::<String>())
+    } else {
+        line
+    }
+}
+
+fn outcome(reference: Option<&ReferenceResult>) -> String {
+    reference.map_or("absent".to_string(), |r| {
+        format!("{} ({})", r.actual_result, r.context.as_deref().unwrap_or("-"))
+    })
+}
+
+#[test]
+fn x509_limbo() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/limbo");
+    let suite_path: PathBuf = dir.join("limbo.json");
+    if !suite_path.exists() {
+        let msg = format!(
+            "x509-limbo: {} is absent; conformance run skipped",
+            suite_path.display()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{msg} (CI is set, so this fails)");
+        println!("{msg}");
+        return;
+    }
+    let started = Instant::now();
+    let bytes = std::fs::read(&suite_path).unwrap();
+    let suite: Suite = serde_json::from_slice(&bytes).unwrap();
+    drop(bytes);
+    let reference: HashMap<String, ReferenceResult> = {
+        let text = std::fs::read(dir.join(REFERENCE)).unwrap_or_else(|e| panic!("{REFERENCE}: {e}"));
+        let r: Reference = serde_json::from_slice(&text).unwrap();
+        r.results.into_iter().map(|r| (r.id.clone(), r)).collect()
+    };
+    let loaded = started.elapsed();
+
+    let runnable: Vec<&Case> = suite.testcases.iter().filter(|c| c.runnable()).collect();
+    let answers: Vec<Mutex<Option<Answer>>> = runnable.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = runnable.get(i) else { break };
+                *answers[i].lock().unwrap() = Some(run(case));
+            });
+        }
+    });
+    let answers: Vec<Answer> = answers
+        .into_iter()
+        .map(|a| a.into_inner().unwrap().expect("every case answered"))
+        .collect();
+    let verified = started.elapsed() - loaded;
+
+    let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
+    for case in suite.testcases.iter().filter(|c| !c.runnable()) {
+        tallies.entry(case.namespace()).or_default().skipped += 1;
+    }
+    let mut unshared_false_accepts = Vec::new();
+    let mut false_accepts = Vec::new();
+    let mut differences = Vec::new();
+    let mut false_rejects = Vec::new();
+    let mut policy_errors = Vec::new();
+    let mut names_refused = Vec::new();
+    for (case, answer) in runnable.iter().zip(&answers) {
+        let tally = tallies.entry(case.namespace()).or_default();
+        let reference = reference.get(&case.id);
+        let reference_accepted = reference.is_some_and(|r| r.actual_result == "SUCCESS");
+        let reference_ran = reference.is_some_and(|r| r.actual_result != "SKIPPED");
+        tally.ran += 1;
+        if reference_ran && reference_accepted == case.expects_success() {
+            tally.reference_pass += 1;
+        }
+        match (case.expects_success(), answer.accepted) {
+            (true, true) | (false, false) => tally.pass += 1,
+            (false, true) => {
+                tally.false_accept += 1;
+                false_accepts.push((case, reference));
+                if !reference_accepted {
+                    unshared_false_accepts.push(case.id.as_str());
+                }
+            }
+            (true, false) => {
+                tally.false_reject += 1;
+                false_rejects.push((case, answer, reference));
+            }
+        }
+        if answer.policy_error {
+            policy_errors.push((case, answer));
+        } else if answer.result.is_none_or(|r| r == PinResult::PIN_ERR_INVALID_ARGUMENT) {
+            names_refused.push((case, answer));
+        }
+        if !reference_ran || reference_accepted != answer.accepted {
+            differences.push((case, answer, reference));
+        }
+    }
+
+    let header = "| namespace        |   ran |  pass | false accept | false reject | skipped | ref pass | pass rate |";
+    let rule = "|------------------|-------|-------|--------------|--------------|---------|----------|-----------|";
+    println!("x509-limbo through certpin::verify ({workers} threads)");
+    println!("{header}\n{rule}");
+    let (mut others, mut total) = (Tally::default(), Tally::default());
+    for (ns, tally) in &tallies {
+        println!("{}", tally.row(ns));
+        if *ns != "bettertls" {
+            others.add(tally);
+        }
+        total.add(tally);
+    }
+    println!("{rule}");
+    if let Some(b) = tallies.get("bettertls") {
+        println!("{}", b.row("bettertls"));
+    }
+    println!("{}", others.row("all but bettertls"));
+    println!("{}", total.row("total"));
+    println!(
+        "reference {REFERENCE}: {} passes on the {} cases run; certpin: {}",
+        total.reference_pass, total.ran, total.pass
+    );
+    println!(
+        "time: {:.1} s loading, {:.1} s verifying {} cases",
+        loaded.as_secs_f64(),
+        verified.as_secs_f64(),
+        total.ran
+    );
+
+    println!("\nfalse accepts ({}):", false_accepts.len());
+    for (case, reference) in &false_accepts {
+        println!(
+            "  {}  reference: {}  features: {:?}",
+            case.id,
+            outcome(*reference),
+            case.features
+        );
+        println!("      {}", one_line(&case.description, 300));
+    }
+    println!("\nfalse rejects ({}):", false_rejects.len());
+    for (case, answer, reference) in &false_rejects {
+        println!("  {}  reference: {}", case.id, outcome(*reference));
+        println!("      certpin: {}", one_line(&answer.message, 300));
+        println!("      {}", one_line(&case.description, 300));
+    }
+    println!(
+        "\ncases where certpin and the reference differ ({}):",
+        differences.len()
+    );
+    for (case, answer, reference) in &differences {
+        println!(
+            "  {}  expected {}  certpin {}  reference {}",
+            case.id,
+            case.expected_result,
+            if answer.accepted { "SUCCESS" } else { "FAILURE" },
+            outcome(*reference)
+        );
+        println!("      certpin: {}", one_line(&answer.message, 300));
+        println!("      {}", one_line(&case.description, 300));
+    }
+    if !names_refused.is_empty() {
+        println!("\npeer names certpin refuses (counted as rejections):");
+        for (case, answer) in &names_refused {
+            println!("  {} (expected {}): {}", case.id, case.expected_result, answer.message);
+        }
+    }
+    if !policy_errors.is_empty() {
+        println!("\npolicies certpin refused (counted as rejections):");
+        for (case, answer) in &policy_errors {
+            println!("  {} (expected {}): {}", case.id, case.expected_result, answer.message);
+        }
+    }
+
+    assert!(total.ran > 0, "no runnable case in {}", suite_path.display());
+    assert!(
+        unshared_false_accepts.is_empty(),
+        "certpin accepts cases the reference rejects: {unshared_false_accepts:?}"
+    );
+    assert!(
+        total.pass >= total.reference_pass,
+        "certpin passes {} cases, the reference {} on the same cases",
+        total.pass,
+        total.reference_pass
+    );
+}
