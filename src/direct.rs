@@ -151,7 +151,11 @@ fn cn_matches(cn: &str, host: &Host) -> bool {
                 return true;
             }
             match (cn.strip_prefix("*."), name.split_once('.')) {
-                (Some(suffix), Some((_, rest))) => !suffix.contains('*') && suffix.eq_ignore_ascii_case(rest),
+                // As Qt: the wildcard stands for one whole label and never covers a
+                // bare top-level domain (`*.com`).
+                (Some(suffix), Some((_, rest))) => {
+                    suffix.contains('.') && !suffix.contains('*') && suffix.eq_ignore_ascii_case(rest)
+                }
                 _ => false,
             }
         }

@@ -431,3 +431,23 @@ fn system_store() -> &'static std::path::Path {
         path
     })
 }
+
+#[test]
+fn cn_fallback_wildcards_as_qt() {
+    for (cn, host, ok) in [
+        ("*.example.com", "www.example.com", true),
+        ("*.example.com", "a.b.example.com", false),
+        ("*.example.com", "example.com", false),
+        ("*.com", "example.com", false),
+        ("LocalHost", "localhost", true),
+    ] {
+        let ss = openssl_style_self_signed(cn);
+        let policy = Policy::from_pem(ss.pem.as_bytes()).unwrap();
+        let expected = if ok {
+            PinResult::PIN_OK
+        } else {
+            PinResult::PIN_ERR_HOSTNAME_MISMATCH
+        };
+        assert_result(&verify(&policy, &ss.der, host, None), expected);
+    }
+}
