@@ -5,9 +5,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test demo bench deps lint rust-test header-check
+.PHONY: test demo bench deps lint rust-test header-check c-test
 
-test: deps lint rust-test header-check
+test: deps lint rust-test header-check c-test
 	@echo "make test: all checks passed"
 
 deps:
@@ -24,6 +24,10 @@ rust-test:
 header-check:
 	$(CARGO) build --lib
 	git diff --exit-code -- include/ || { echo "include/certpin.h is stale: commit the regenerated header" >&2; exit 1; }
+
+# The C API from C and C++: shared and static library, sanitizers, valgrind.
+c-test:
+	CARGO="$(CARGO)" tests/c/run.sh
 
 bench: deps
 	$(CARGO) bench

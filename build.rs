@@ -1,1 +1,103 @@
-fn main() {}
+//! Regenerates `include/certpin.h` from `src/ffi` with cbindgen.
+//!
+//! The header is committed, and `make header-check` fails when it differs from
+//! what this script generates, so a change to the C API is always reviewed as
+//! a change to the header. The file is written only when its text changes, so
+//! builds do not touch it needlessly. Where the header cannot be generated
+//! (docs.rs, a packaged crate without the sources) the build goes on with a
+//! warning: the header is for C users, the Rust library does not need it.
+
+use std::env;
+use std::fs;
+use std::path::Path;
+
+fn main() {
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
+    if env::var_os("DOCS_RS").is_some() {
+        return;
+    }
+    let root = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    if let Err(why) = generate(Path::new(&root)) {
+        println!("cargo:warning=include/certpin.h was not regenerated: {why}");
+    }
+}
+
+fn generate(root: &Path) -> Result<(), String> {
+    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).map_err(|e| e.to_string())?;
+    config.after_includes = Some(version_macros()?);
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(root.join("src/lib.rs"))
+        .generate()
+        .map_err(|e| e.to_string())?;
+    let mut text = Vec::new();
+    bindings.write(&mut text);
+    let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+    // Should cbindgen's output ever change shape, the sized form is written
+    // as is and `make header-check` shows the difference.
+    let text = plain_c_enum(&text, "pin_result").unwrap_or_else(|| {
+        println!("cargo:warning=pin_result could not be turned into a plain C enum");
+        text
+    });
+    let path = root.join("include/certpin.h");
+    if fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(());
+    }
+    fs::create_dir_all(root.join("include")).map_err(|e| e.to_string())?;
+    fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `CERTPIN_VERSION_*`, from the crate version: the header says which library
+/// version it declares, and `CERTPIN_VERSION_NUMBER` compares in `#if`.
+fn version_macros() -> Result<String, String> {
+    let part = |name: &str| -> Result<u32, String> {
+        let text = env::var(name).map_err(|e| format!("{name}: {e}"))?;
+        let value: u32 = text.parse().map_err(|e| format!("{name}={text}: {e}"))?;
+        Ok(value)
+    };
+    let (major, minor, patch) = (
+        part("CARGO_PKG_VERSION_MAJOR")?,
+        part("CARGO_PKG_VERSION_MINOR")?,
+        part("CARGO_PKG_VERSION_PATCH")?,
+    );
+    if minor > 99 || patch > 99 {
+        return Err(format!(
+            "version {major}.{minor}.{patch} does not fit CERTPIN_VERSION_NUMBER (minor and patch must be below 100)"
+        ));
+    }
+    let number = major * 10000 + minor * 100 + patch;
+    Ok(format!(
+        "\n/** The version of certpin this header declares; pin_version() gives the library's at run time. */\n\
+         #define CERTPIN_VERSION_STRING \"{major}.{minor}.{patch}\"\n\
+         #define CERTPIN_VERSION_MAJOR {major}\n\
+         #define CERTPIN_VERSION_MINOR {minor}\n\
+         #define CERTPIN_VERSION_PATCH {patch}\n\
+         /** MAJOR * 10000 + MINOR * 100 + PATCH, for `#if CERTPIN_VERSION_NUMBER >= ...`. */\n\
+         #define CERTPIN_VERSION_NUMBER {number}"
+    ))
+}
+
+/// Rewrites cbindgen's form of a `#[repr(u32)]` enum (an enum plus a
+/// `uint32_t` typedef outside C23 and C++) as `typedef enum NAME { ... } NAME;`,
+/// the form the C API documents. The Rust side stays `repr(u32)`; a C enum
+/// whose values all fit 32 bits has the same size and passing convention on
+/// every platform certpin builds for (the C tests assert the size).
+fn plain_c_enum(text: &str, name: &str) -> Option<String> {
+    let start = text.find(&format!("enum {name}\n"))?;
+    let open = start + text[start..].find(" {\n")? + " {\n".len();
+    let close = open + text[open..].find("\n};\n")?;
+    let after = close + "\n};\n".len();
+    // cbindgen closes the sized form with this block, exactly.
+    let sized_typedef = format!(
+        "#ifndef __cplusplus\n#if __STDC_VERSION__ >= 202311L\ntypedef enum {name} {name};\n#else\n\
+         typedef uint32_t {name};\n#endif // __STDC_VERSION__ >= 202311L\n#endif // __cplusplus\n"
+    );
+    let rest = text[after..].strip_prefix(sized_typedef.as_str())?;
+    Some(format!(
+        "{}typedef enum {name} {{\n{}\n}} {name};\n{rest}",
+        &text[..start],
+        &text[open..close],
+    ))
+}

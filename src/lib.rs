@@ -23,11 +23,13 @@
 mod cache;
 pub mod chain;
 mod direct;
+pub mod ffi;
 pub mod host;
 mod json;
 pub mod message;
 pub mod pin;
 pub mod policy;
+pub mod report;
 pub mod result;
 pub mod roots;
 mod verify;

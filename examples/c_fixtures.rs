@@ -1,0 +1,249 @@
+//! Writes the certificates, chains and policies that the C tests in
+//! `tests/c` read: `cargo run --example c_fixtures -- OUTDIR`.
+//!
+//! Everything is generated afresh on each run (no certificate blob is kept in
+//! the repository) and is valid from 2000-01-01 to 3000-01-01; the C tests
+//! rely on that window for their "expired" and "not yet valid" times.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use certpin::Pin;
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PublicKeyData,
+};
+use serde_json::{json, Value};
+
+/// A generated certificate and what signs below it.
+struct Cert {
+    der: Vec<u8>,
+    pem: String,
+    key: KeyPair,
+    params: CertificateParams,
+}
+
+impl Cert {
+    fn pin(&self) -> String {
+        Pin::of_spki_der(&self.key.subject_public_key_info()).to_string()
+    }
+}
+
+fn params(cn: &str, names: &[&str]) -> CertificateParams {
+    let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.not_before = date_time_ymd(2000, 1, 1);
+    p.not_after = date_time_ymd(3000, 1, 1);
+    p
+}
+
+fn ca(cn: &str) -> CertificateParams {
+    let mut p = params(cn, &[]);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p
+}
+
+fn server(names: &[&str], eku: ExtendedKeyUsagePurpose) -> CertificateParams {
+    let mut p = params(names[0], names);
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.extended_key_usages = vec![eku];
+    p
+}
+
+fn sign(params: CertificateParams, issuer: Option<&Cert>) -> Cert {
+    let key = KeyPair::generate().unwrap();
+    let cert = match issuer {
+        Some(i) => params.signed_by(&key, &Issuer::from_params(&i.params, &i.key)).unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    Cert {
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
+        key,
+        params,
+    }
+}
+
+/// A self-signed server certificate as `openssl req -x509 -subj /CN=<cn>`
+/// makes it: CA:TRUE, no subjectAltName, no EKU.
+fn openssl_style(cn: &str) -> Cert {
+    let mut p = params(cn, &[]);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    sign(p, None)
+}
+
+/// Replaces every occurrence of `from` with `to` (same length).
+fn patch(der: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = der.to_vec();
+    let mut hits = 0;
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            hits += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(hits > 0, "pattern not found");
+    out
+}
+
+struct Out(PathBuf);
+
+impl Out {
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) {
+        fs::write(self.0.join(name), bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    fn chain(&self, name: &str, certs: &[&[u8]]) {
+        self.write(name, certs.concat());
+    }
+    fn policy(&self, name: &str, policy: Value) {
+        self.write(name, serde_json::to_string_pretty(&policy).unwrap());
+    }
+}
+
+fn main() {
+    let dir = std::env::args_os().nth(1).expect("usage: c_fixtures OUTDIR");
+    fs::create_dir_all(&dir).unwrap();
+    let out = Out(Path::new(&dir).to_path_buf());
+
+    // A pinned self-signed server, and an impostor with the same subject.
+    let selfsigned = openssl_style("localhost");
+    let impostor = openssl_style("localhost");
+    out.write("selfsigned.der", &selfsigned.der);
+    out.write("selfsigned.pem", &selfsigned.pem);
+    out.write("impostor.der", &impostor.der);
+
+    // The company's private CA and its servers.
+    let root = sign(ca("Example Private Root"), None);
+    let inter = sign(ca("Example Private Intermediate"), Some(&root));
+    let leaf = sign(
+        server(
+            &["api.example.com", "www.example.com"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ),
+        Some(&inter),
+    );
+    let wildcard = sign(
+        server(&["*.example.com"], ExtendedKeyUsagePurpose::ServerAuth),
+        Some(&inter),
+    );
+    let client_only = sign(
+        server(&["api.example.com"], ExtendedKeyUsagePurpose::ClientAuth),
+        Some(&inter),
+    );
+    out.write("root.pem", &root.pem);
+    out.chain("private_chain.der", &[&leaf.der, &inter.der]);
+    out.chain("wildcard_chain.der", &[&wildcard.der, &inter.der]);
+    out.chain("client_only_chain.der", &[&client_only.der, &inter.der]);
+
+    // The leaf's signature with its last byte changed: still well-formed DER,
+    // no longer a valid signature.
+    let mut bad_signature = leaf.der.clone();
+    *bad_signature.last_mut().unwrap() ^= 0x01;
+    out.chain("bad_signature_chain.der", &[&bad_signature, &inter.der]);
+
+    // The leaf relabelled as ecdsa-with-SHA512 (in the TBS and the outer
+    // signature algorithm): a P-256 key with SHA-512 is not a supported pair.
+    const ECDSA_SHA256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    const ECDSA_SHA512: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
+    let relabelled = patch(&leaf.der, ECDSA_SHA256, ECDSA_SHA512);
+    out.chain("unsupported_algorithm_chain.der", &[&relabelled, &inter.der]);
+
+    // CVE-2016-2402: a chain from a CA the rule also trusts, issued to the
+    // pinned host, with the genuinely pinned certificates appended.
+    let public_root = sign(ca("Public Root CA"), None);
+    let public_inter = sign(ca("Public Issuing CA"), Some(&public_root));
+    let attacker = sign(
+        server(&["api.example.com"], ExtendedKeyUsagePurpose::ServerAuth),
+        Some(&public_inter),
+    );
+    out.write("public_root.pem", &public_root.pem);
+    out.chain(
+        "cve_2016_2402_chain.der",
+        &[&attacker.der, &public_inter.der, &inter.der, &root.der],
+    );
+
+    let wrong_pin = impostor.pin();
+    out.policy(
+        "private.json",
+        json!({
+            "version": 1,
+            "rules": [
+                {
+                    "hosts": ["api.example.com", "other.example.com"],
+                    "anchors": ["root.pem", "public_root.pem"],
+                    "pins": [inter.pin(), root.pin()]
+                },
+                {"hosts": ["noname.example.com"], "anchors": ["root.pem"], "verify_hostname": false},
+                {"hosts": ["localhost"], "anchors": ["selfsigned.pem"]}
+            ]
+        }),
+    );
+    out.policy(
+        "allow.json",
+        json!({
+            "version": 1,
+            "unlisted_hosts": "allow",
+            "rules": [{"hosts": ["api.example.com"], "anchors": ["root.pem"]}]
+        }),
+    );
+    out.policy(
+        "nocache.json",
+        json!({
+            "version": 1,
+            "cache_size": 0,
+            "rules": [{"hosts": ["api.example.com"], "anchors": ["root.pem"]}]
+        }),
+    );
+    out.policy(
+        "wrong_pin.json",
+        json!({
+            "version": 1,
+            "rules": [{"hosts": ["api.example.com"], "anchors": ["root.pem"], "pins": [wrong_pin]}]
+        }),
+    );
+    out.policy(
+        "report.json",
+        json!({
+            "version": 1,
+            "rules": [
+                {
+                    "hosts": ["api.example.com"], "anchors": ["root.pem"], "pins": [wrong_pin],
+                    "report_uri": "https://pins.example.com/enforced"
+                },
+                {
+                    "hosts": ["**.ro.example.com"], "anchors": ["root.pem"], "pins": [wrong_pin],
+                    "pins_expire": "2999-12-31", "report_only": true,
+                    "report_uri": "https://pins.example.com/report-only"
+                },
+                {"hosts": ["quiet.example.com"], "anchors": ["root.pem"], "pins": [wrong_pin]},
+                {"hosts": ["quiet.ro.example"], "anchors": ["root.pem"], "pins": [wrong_pin], "report_only": true},
+                {
+                    "hosts": ["www.example.com"], "anchors": ["root.pem"], "pins": [inter.pin()],
+                    "report_uri": "https://pins.example.com/accepted"
+                }
+            ]
+        }),
+    );
+    out.policy(
+        "threads.json",
+        json!({
+            "version": 1,
+            "rules": [{"hosts": ["*.example.com"], "anchors": ["root.pem"], "pins": [inter.pin()]}]
+        }),
+    );
+    out.policy(
+        "missing_anchor.json",
+        json!({"version": 1, "rules": [{"hosts": ["*"], "anchors": ["absent.pem"]}]}),
+    );
+    out.policy(
+        "unknown_key.json",
+        json!({"version": 1, "rules": [{"hosts": ["*"], "anchors": ["root.pem"], "pinz": []}]}),
+    );
+    out.write("not_json.json", "{\"version\": 1,");
+}

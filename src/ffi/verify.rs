@@ -1,0 +1,251 @@
+//! Verifying a served chain from C: the three `pin_verify_chain*` forms, the
+//! verdict flags and the violation report callback.
+
+use core::ffi::{c_char, c_void};
+use std::ffi::CString;
+
+use super::boundary::{boundary, bytes, c_str, Failure};
+use super::error;
+use super::policy::{pin_policy, policy_ref};
+use crate::report::Report;
+use crate::result::flags;
+use crate::PinResult;
+
+/// What an answer rests on: the bits `pin_verify_chain_ex` writes to
+/// `*flags_out`.
+///
+/// `PIN_OK` alone does not say that certpin vouched for the chain: an
+/// unlisted host under `"unlisted_hosts": "allow"`, or a report-only rule,
+/// also give `PIN_OK`. Whoever overrides another verifier's verdict (a Qt
+/// application ignoring Qt's `sslErrors`) must require `PIN_FLAG_VOUCHED`,
+/// and also `PIN_FLAG_NAME_VERIFIED` before ignoring a host-name error.
+#[allow(non_camel_case_types, clippy::enum_variant_names)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinFlag {
+    /// A rule for this host validated the chain and accepted it.
+    PIN_FLAG_VOUCHED = 1,
+    /// certpin checked the host name against the leaf, and it matched.
+    PIN_FLAG_NAME_VERIFIED = 2,
+    /// No rule covers this host; `PIN_OK` only because `unlisted_hosts` is
+    /// `"allow"`. certpin vouches for nothing then.
+    PIN_FLAG_UNLISTED = 4,
+    /// A report-only rule rejected the chain; `PIN_OK` is returned and
+    /// `pin_last_error` holds the rejection.
+    PIN_FLAG_REPORT_ONLY = 8,
+    /// Answered from the policy's verification cache (the same answer a full
+    /// verification would give).
+    PIN_FLAG_CACHED = 16,
+}
+
+const _: () = assert!(
+    PinFlag::PIN_FLAG_VOUCHED as u32 == flags::VOUCHED
+        && PinFlag::PIN_FLAG_NAME_VERIFIED as u32 == flags::NAME_VERIFIED
+        && PinFlag::PIN_FLAG_UNLISTED as u32 == flags::UNLISTED
+        && PinFlag::PIN_FLAG_REPORT_ONLY as u32 == flags::REPORT_ONLY
+        && PinFlag::PIN_FLAG_CACHED as u32 == flags::CACHED
+);
+
+/// Receives a violation report.
+///
+/// Called synchronously, on the thread that called `pin_verify_chain_ex`,
+/// once per violation of a rule that has a `report_uri` (enforced or
+/// report-only): never for an accepted chain, never for a rule without
+/// `report_uri`. `report_uri` is the rule's URI; `report_json` is the
+/// RFC 7469 section 3 report (`date-time`, `hostname`, `port`,
+/// `effective-expiration-date`, `include-subdomains`, `noted-hostname`,
+/// `served-certificate-chain`, `validated-certificate-chain`, `known-pins`,
+/// plus `certpin-result` and `certpin-detail`), `report_len` bytes long and
+/// NUL-terminated. Both strings are valid only during the call: copy what you
+/// keep. Sending the report is the application's business (certpin has no
+/// network code); `pin_last_error` already holds the violation's message.
+///
+/// The callback must return normally (no `longjmp`, no C++ exception) and
+/// must not free the policy being used.
+#[allow(non_camel_case_types)]
+pub type pin_report_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        report_uri: *const c_char,
+        report_json: *const c_char,
+        report_len: usize,
+    ),
+>;
+
+/// What one verification was asked, as C passed it.
+struct Request {
+    der_chain: *const u8,
+    len: usize,
+    policy: *const pin_policy,
+    host: *const c_char,
+    port: u16,
+    unix_time: Option<i64>,
+    flags_out: *mut u32,
+    report: pin_report_fn,
+    userdata: *mut c_void,
+}
+
+impl Request {
+    /// Runs the verification inside the panic boundary.
+    ///
+    /// # Safety
+    /// The pointers meet the promises of `pin_verify_chain_ex`.
+    unsafe fn run(self) -> PinResult {
+        boundary(|| {
+            // SAFETY: each pointer is NULL or valid (the caller's promise).
+            let chain = unsafe { bytes(self.der_chain, self.len, "der_chain") }?;
+            // SAFETY: as above.
+            let policy = unsafe { policy_ref(self.policy) }?;
+            // SAFETY: as above.
+            let host = unsafe { c_str(self.host, "host") }?;
+            let host = host.to_str().map_err(|e| {
+                Failure::new(
+                    PinResult::PIN_ERR_INVALID_ARGUMENT,
+                    format!(
+                        "the host is not ASCII (byte {} is not even UTF-8): pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))",
+                        e.valid_up_to()
+                    ),
+                )
+            })?;
+            let verdict = crate::verify(policy, chain, host, self.unix_time);
+            if !verdict.ok() || verdict.flags & flags::REPORT_ONLY != 0 {
+                error::set_last_error(verdict.message());
+            }
+            let arguments_valid = !matches!(
+                verdict.result,
+                PinResult::PIN_ERR_NULL_ARGUMENT | PinResult::PIN_ERR_INVALID_ARGUMENT
+            );
+            if let (Some(callback), Some(violation)) = (self.report, verdict.violation.as_ref()) {
+                // A URI with a NUL byte cannot be passed as a C string; such
+                // a rule gets no report rather than a cut URI.
+                if let Some(uri) = violation.rule.report_uri().and_then(|u| CString::new(u).ok()) {
+                    let json = Report::new(violation, &verdict.detail, self.port).to_json();
+                    let json = CString::new(json).expect("report JSON escapes control characters");
+                    // SAFETY: the callback's contract is the caller's; both
+                    // strings live until it returns.
+                    unsafe { callback(self.userdata, uri.as_ptr(), json.as_ptr(), json.as_bytes().len()) };
+                }
+            }
+            // Last, so that a panic anywhere above leaves `*flags_out` untouched.
+            if arguments_valid && !self.flags_out.is_null() {
+                // SAFETY: not NULL, so writable (the caller's promise).
+                unsafe { self.flags_out.write(verdict.flags) };
+            }
+            Ok(verdict.result)
+        })
+    }
+}
+
+/// Verifies a served certificate chain for `host` under `policy`, now.
+///
+/// `der_chain`: the peer's certificates as DER, concatenated, leaf first,
+/// exactly as the server sent them (Qt: `QSslCertificate::toDer()` of each
+/// certificate of `peerCertificateChain()`, appended), `len` bytes.
+/// `host`: the host the application connected to, NUL-terminated ASCII (IDNA
+/// A-label for international names; an IP literal as text, IPv6 without
+/// brackets).
+///
+/// `PIN_OK` means proceed; any other result means reject the connection, and
+/// `pin_last_error` explains it. Results: `PIN_ERR_NULL_ARGUMENT`,
+/// `PIN_ERR_INVALID_ARGUMENT` (host not ASCII or not a DNS name or IP address,
+/// chain over 256 certificates or 1 MiB), `PIN_ERR_CHAIN_EMPTY` (`len` is 0),
+/// `PIN_ERR_CHAIN_MALFORMED` (not a sequence of DER certificates, trailing
+/// bytes), `PIN_ERR_HOST_NOT_COVERED`, and the 31x/320 codes of a rule's
+/// rejection. `PIN_ERR_INTERNAL` is a rejection too.
+///
+/// Thread safety: any number of threads may verify with one policy at once.
+///
+/// # Safety
+/// `der_chain` is NULL or points to `len` readable bytes; `policy` is NULL or
+/// a live policy; `host` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pin_verify_chain(
+    der_chain: *const u8,
+    len: usize,
+    policy: *const pin_policy,
+    host: *const c_char,
+) -> PinResult {
+    let request = Request {
+        der_chain,
+        len,
+        policy,
+        host,
+        port: 0,
+        unix_time: None,
+        flags_out: core::ptr::null_mut(),
+        report: None,
+        userdata: core::ptr::null_mut(),
+    };
+    // SAFETY: forwarded promises.
+    unsafe { request.run() }
+}
+
+/// As `pin_verify_chain`, at `unix_time` (seconds since the Unix epoch)
+/// instead of now. A negative time is `PIN_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As for `pin_verify_chain`.
+#[no_mangle]
+pub unsafe extern "C" fn pin_verify_chain_at(
+    der_chain: *const u8,
+    len: usize,
+    policy: *const pin_policy,
+    host: *const c_char,
+    unix_time: i64,
+) -> PinResult {
+    let request = Request {
+        der_chain,
+        len,
+        policy,
+        host,
+        port: 0,
+        unix_time: Some(unix_time),
+        flags_out: core::ptr::null_mut(),
+        report: None,
+        userdata: core::ptr::null_mut(),
+    };
+    // SAFETY: forwarded promises.
+    unsafe { request.run() }
+}
+
+/// The full form of `pin_verify_chain`.
+///
+/// `port`: the server's port (0 if unknown; it goes into reports).
+/// `unix_time`: seconds since the Unix epoch; `< 0` for now.
+/// `flags_out` (may be NULL): receives the `PIN_FLAG_*` bits the answer rests
+/// on. It is written whenever the arguments were valid, whatever the result
+/// (0 for a rejection); it is left untouched when the result is
+/// `PIN_ERR_NULL_ARGUMENT`, `PIN_ERR_INVALID_ARGUMENT` or `PIN_ERR_INTERNAL`.
+/// `report` (may be NULL): called once per violation of a rule that has a
+/// `report_uri`, with `userdata` as its first argument (see `pin_report_fn`).
+///
+/// # Safety
+/// As for `pin_verify_chain`; `flags_out` is NULL or points to a writable
+/// `uint32_t`; `report` is NULL or a function of that type.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn pin_verify_chain_ex(
+    der_chain: *const u8,
+    len: usize,
+    policy: *const pin_policy,
+    host: *const c_char,
+    port: u16,
+    unix_time: i64,
+    flags_out: *mut u32,
+    report: pin_report_fn,
+    userdata: *mut c_void,
+) -> PinResult {
+    let request = Request {
+        der_chain,
+        len,
+        policy,
+        host,
+        port,
+        unix_time: (unix_time >= 0).then_some(unix_time),
+        flags_out,
+        report,
+        userdata,
+    };
+    // SAFETY: forwarded promises.
+    unsafe { request.run() }
+}
