@@ -5,9 +5,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test demo bench deps lint rust-test header-check c-test
+.PHONY: test demo bench deps lint rust-test header-check c-test cmake-test
 
-test: deps lint rust-test header-check c-test
+test: deps lint rust-test header-check c-test cmake-test
 	@echo "make test: all checks passed"
 
 deps:
@@ -28,6 +28,11 @@ header-check:
 # The C API from C and C++: shared and static library, sanitizers, valgrind.
 c-test:
 	CARGO="$(CARGO)" tests/c/run.sh
+
+# Installs certpin with CMake into a scratch prefix and builds C consumers
+# through find_package, pkg_check_modules and pkg-config, shared and static.
+cmake-test:
+	CARGO="$(CARGO)" tests/cmake/run.sh
 
 bench: deps
 	$(CARGO) bench

@@ -4,7 +4,7 @@
 # command to run and fails.
 set -euo pipefail
 
-packages=(pkg-config cmake qt6-base-dev qtbase5-dev valgrind libssl-dev)
+packages=(pkg-config cmake qt6-base-dev qtbase5-dev valgrind libssl-dev openssl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -54,7 +54,7 @@ if [ -z "$build" ]; then
     -DCERTPIN_BUILD_DEMO=OFF -DCERTPIN_BUILD_QT_TESTS=OFF "${cargo_args[@]}" >"$work/configure.log" ||
     { cat "$work/configure.log"; fail "configuring certpin"; }
 fi
-cmake --build "$build" --target certpin_cargo
+cmake --build "$build"
 
 prefix="$work/prefix"
 rm -rf "$prefix"
