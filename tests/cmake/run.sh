@@ -44,6 +44,11 @@ mkdir -p "$work"
 # --- build and install certpin --------------------------------------------
 if [ -z "$build" ]; then
   build="$work/build"
+  # A build folder configured from another checkout (a moved or copied
+  # tree) cannot be reused: CMake refuses it.
+  if [ -f "$build/CMakeCache.txt" ] && ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$root" "$build/CMakeCache.txt"; then
+    rm -rf "$build"
+  fi
   cargo_args=()
   if [ -n "${CARGO:-}" ]; then
     cargo_args=(-DCARGO_EXECUTABLE="$(command -v "$CARGO")")
@@ -51,7 +56,7 @@ if [ -z "$build" ]; then
   # Debug shares cargo's target/debug with `cargo test`; the Qt parts have
   # their own tests.
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
-    -DCERTPIN_BUILD_DEMO=OFF -DCERTPIN_BUILD_QT_TESTS=OFF "${cargo_args[@]}" >"$work/configure.log" ||
+    -DCERTPIN_BUILD_DEMO=OFF -DCERTPIN_BUILD_QT_TESTS=OFF "${cargo_args[@]}" >"$work/configure.log" 2>&1 ||
     { cat "$work/configure.log"; fail "configuring certpin"; }
 fi
 cmake --build "$build"
@@ -60,7 +65,7 @@ prefix="$work/prefix"
 rm -rf "$prefix"
 # The prefix is chosen at install time, not at configuration, on purpose:
 # certpin.pc must name the prefix the files really went to.
-cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "installing"; }
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "installing"; }
 step "installed into $prefix"
 
 pc_file=$(find "$prefix" -name certpin.pc)
