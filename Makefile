@@ -5,9 +5,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test demo bench deps lint rust-test header-check c-test cmake-test
+.PHONY: test demo bench deps lint rust-test header-check c-test qt-test cmake-test
 
-test: deps lint rust-test header-check c-test cmake-test
+test: deps lint rust-test header-check c-test qt-test cmake-test
 	@echo "make test: all checks passed"
 
 deps:
@@ -33,6 +33,22 @@ c-test:
 # through find_package, pkg_check_modules and pkg-config, shared and static.
 cmake-test:
 	CARGO="$(CARGO)" tests/cmake/run.sh
+
+# The Qt demo, built as a user builds it (Release, in build/), then run.
+demo: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCERTPIN_BUILD_DEMO=ON
+	cmake --build build --parallel 2 --target certpin-demo
+	build/cpp-example/certpin-demo
+
+# ctest with Qt 6 (the Qt end-to-end tests and the CMake package test), then
+# the Qt tests again with Qt 5.15.
+qt-test:
+	cmake -S . -B target/cmake-qt6 -DCMAKE_BUILD_TYPE=Debug -DCERTPIN_QT_MAJOR=6 -DCERTPIN_BUILD_QT_TESTS=ON
+	cmake --build target/cmake-qt6 --parallel 2
+	ctest --test-dir target/cmake-qt6 --output-on-failure
+	cmake -S . -B target/cmake-qt5 -DCMAKE_BUILD_TYPE=Debug -DCERTPIN_QT_MAJOR=5 -DCERTPIN_BUILD_QT_TESTS=ON
+	cmake --build target/cmake-qt5 --parallel 2
+	ctest --test-dir target/cmake-qt5 --output-on-failure -L qt
 
 bench: deps
 	$(CARGO) bench

@@ -1,0 +1,278 @@
+#include "loopback_server.hpp"
+
+#include <QtCore/QMetaObject>
+#include <QtCore/QPointer>
+#include <QtNetwork/QHostAddress>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslSocket>
+#include <QtNetwork/QTcpServer>
+
+namespace demo {
+
+namespace {
+const char *const kBuffer = "certpin.buffer";
+const char *const kTunnel = "certpin.tunnel";
+} // namespace
+
+/// The server proper, living in the server's thread.
+class Listener : public QTcpServer {
+public:
+    QByteArray body;
+    QList<QSslCertificate> chain;
+    QSslKey key;
+    QList<QByteArray> alpn;
+    LoopbackServer::Mode mode = LoopbackServer::Mode::Answer;
+    QString redirect;
+    bool proxying = false;
+
+    qint64 bytes = 0;
+    int connections = 0;
+    int requests = 0;
+    QList<QByteArray> connectTargets;
+
+    int openConnections() const
+    {
+        int open = 0;
+        for (const QPointer<QSslSocket> &s : m_sockets) {
+            if (s && s->state() == QAbstractSocket::ConnectedState)
+                ++open;
+        }
+        return open;
+    }
+
+    void release()
+    {
+        const QList<Held> held = m_held;
+        m_held.clear();
+        for (const Held &h : held) {
+            if (h.socket)
+                answer(h.socket.data(), h.close);
+        }
+    }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.setLocalCertificateChain(chain);
+        configuration.setPrivateKey(key);
+        configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+        if (!alpn.isEmpty())
+            configuration.setAllowedNextProtocols(alpn);
+        socket->setSslConfiguration(configuration);
+        m_sockets.append(QPointer<QSslSocket>(socket));
+        ++connections;
+        connect(socket, &QSslSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
+        connect(socket, &QSslSocket::disconnected, socket, &QObject::deleteLater);
+        if (!proxying)
+            socket->startServerEncryption();
+    }
+
+private:
+    struct Held {
+        QPointer<QSslSocket> socket;
+        bool close;
+    };
+
+    void onProxyRequest(QSslSocket *socket)
+    {
+        QByteArray buffer = socket->property(kBuffer).toByteArray() + socket->readAll();
+        const int end = buffer.indexOf("\r\n\r\n");
+        if (end < 0) {
+            socket->setProperty(kBuffer, buffer);
+            return;
+        }
+        const QList<QByteArray> words = buffer.left(buffer.indexOf("\r\n")).split(' ');
+        socket->setProperty(kBuffer, QByteArray());
+        if (words.size() < 2 || words.at(0) != "CONNECT") {
+            socket->write("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            socket->disconnectFromHost();
+            return;
+        }
+        connectTargets.append(words.at(1));
+        socket->setProperty(kTunnel, true);
+        socket->write("HTTP/1.1 200 Connection established\r\n\r\n");
+        socket->startServerEncryption();
+    }
+
+    void onReadyRead(QSslSocket *socket)
+    {
+        if (proxying && !socket->property(kTunnel).toBool()) {
+            onProxyRequest(socket);
+            return;
+        }
+        const QByteArray data = socket->readAll();
+        bytes += data.size();
+        QByteArray buffer = socket->property(kBuffer).toByteArray() + data;
+        for (;;) {
+            const int end = buffer.indexOf("\r\n\r\n");
+            if (end < 0)
+                break;
+            const QByteArray head = buffer.left(end).toLower();
+            buffer.remove(0, end + 4);
+            ++requests;
+            const bool close = head.contains("\r\nconnection: close");
+            switch (mode) {
+            case LoopbackServer::Mode::Answer:
+                answer(socket, close);
+                break;
+            case LoopbackServer::Mode::Hold:
+                m_held.append(Held{QPointer<QSslSocket>(socket), close});
+                break;
+            case LoopbackServer::Mode::Silent:
+                break;
+            }
+        }
+        // A silent HTTP/2 server has no "\r\n\r\n" to find: keep only a tail.
+        if (buffer.size() > 65536)
+            buffer = buffer.right(4);
+        socket->setProperty(kBuffer, buffer);
+    }
+
+    void answer(QSslSocket *socket, bool close)
+    {
+        const QByteArray content = redirect.isEmpty() ? body : QByteArray();
+        QByteArray response = redirect.isEmpty()
+            ? QByteArray("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=600\r\n")
+            : "HTTP/1.1 302 Found\r\nLocation: " + redirect.toUtf8() + "\r\n";
+        response += "Content-Length: " + QByteArray::number(content.size()) + "\r\n";
+        response += close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
+        response += content;
+        socket->write(response);
+        if (close)
+            socket->disconnectFromHost();
+    }
+
+    QList<QPointer<QSslSocket>> m_sockets;
+    QList<Held> m_held;
+};
+
+LoopbackServer::LoopbackServer(const QString &name, const QList<QSslCertificate> &chain, const QSslKey &key)
+    : m_name(name)
+{
+    m_thread.setObjectName(QStringLiteral("server ") + name);
+    m_thread.start();
+    m_home = new QObject;
+    m_home->moveToThread(&m_thread);
+    QMetaObject::invokeMethod(
+        m_home,
+        [this, &chain, &key] {
+            m_listener = new Listener;
+            m_listener->body = body();
+            m_listener->chain = chain;
+            m_listener->key = key;
+        },
+        Qt::BlockingQueuedConnection);
+}
+
+LoopbackServer::~LoopbackServer()
+{
+    QMetaObject::invokeMethod(
+        m_home, [this] { delete m_listener; }, Qt::BlockingQueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+    delete m_home;
+}
+
+void LoopbackServer::inServerThread(const std::function<void(Listener &)> &work) const
+{
+    QMetaObject::invokeMethod(
+        m_home, [this, &work] { work(*m_listener); }, Qt::BlockingQueuedConnection);
+}
+
+bool LoopbackServer::start()
+{
+    bool listening = false;
+    inServerThread([&](Listener &l) {
+        listening = l.listen(QHostAddress(QHostAddress::LocalHost), 0);
+        m_port = l.serverPort();
+    });
+    return listening;
+}
+
+QString LoopbackServer::url(const QString &path) const
+{
+    return QStringLiteral("https://127.0.0.1:%1%2").arg(m_port).arg(path);
+}
+
+QByteArray LoopbackServer::body() const
+{
+    return "hello from " + m_name.toUtf8() + "\n";
+}
+
+void LoopbackServer::setMode(Mode mode)
+{
+    inServerThread([mode](Listener &l) { l.mode = mode; });
+}
+
+void LoopbackServer::setAlpn(const QList<QByteArray> &protocols)
+{
+    inServerThread([&protocols](Listener &l) { l.alpn = protocols; });
+}
+
+void LoopbackServer::setRedirect(const QString &location)
+{
+    inServerThread([&location](Listener &l) { l.redirect = location; });
+}
+
+void LoopbackServer::setProxying(bool proxying)
+{
+    inServerThread([proxying](Listener &l) { l.proxying = proxying; });
+}
+
+void LoopbackServer::release()
+{
+    inServerThread([](Listener &l) { l.release(); });
+}
+
+qint64 LoopbackServer::bytesReceived() const
+{
+    qint64 bytes = 0;
+    inServerThread([&bytes](Listener &l) { bytes = l.bytes; });
+    return bytes;
+}
+
+int LoopbackServer::connections() const
+{
+    int n = 0;
+    inServerThread([&n](Listener &l) { n = l.connections; });
+    return n;
+}
+
+int LoopbackServer::requests() const
+{
+    int n = 0;
+    inServerThread([&n](Listener &l) { n = l.requests; });
+    return n;
+}
+
+int LoopbackServer::openConnections() const
+{
+    int n = 0;
+    inServerThread([&n](Listener &l) { n = l.openConnections(); });
+    return n;
+}
+
+QList<QByteArray> LoopbackServer::connectTargets() const
+{
+    QList<QByteArray> targets;
+    inServerThread([&targets](Listener &l) { targets = l.connectTargets; });
+    return targets;
+}
+
+void LoopbackServer::resetCounts()
+{
+    inServerThread([](Listener &l) {
+        l.bytes = 0;
+        l.connections = 0;
+        l.requests = 0;
+        l.connectTargets.clear();
+    });
+}
+
+} // namespace demo

@@ -1,0 +1,13 @@
+# Fails when the cases ctest runs differ from those certpin-qt-tests has.
+execute_process(COMMAND "${PROGRAM}" --list OUTPUT_VARIABLE _listed RESULT_VARIABLE _status)
+if(NOT _status EQUAL 0)
+  message(FATAL_ERROR "${PROGRAM} --list failed (${_status})")
+endif()
+string(STRIP "${_listed}" _listed)
+string(REPLACE "\n" ";" _listed "${_listed}")
+list(SORT _listed)
+set(_expected ${EXPECTED})
+list(SORT _expected)
+if(NOT _listed STREQUAL _expected)
+  message(FATAL_ERROR "tests/qt/CMakeLists.txt registers: ${_expected}\nthe program has: ${_listed}")
+endif()
