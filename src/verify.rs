@@ -223,6 +223,12 @@ fn evaluate(
     let leaf = EndEntityCert::try_from(&leaf_der)
         .map_err(|e| Rejection::new(map_error(&e), format!("the leaf certificate cannot be parsed ({e:?})")))?;
     let pins_enforced = rule.pins_enforced_at(now);
+    if let Some(bits) = weak_rsa_bits(certs[0]) {
+        return Err(Rejection::new(
+            PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM,
+            format!("the leaf's RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
+        ));
+    }
 
     if let Some(anchor) = rule.anchors.iter().find(|a| a.der.as_ref() == certs[0]) {
         return crate::direct::evaluate(rule, certs[0], &leaf, anchor.pin, host, now, pins_enforced);
@@ -273,6 +279,20 @@ fn evaluate(
                     unsent_anchor,
                 }));
             }
+            // webpki reports an issuer key that is too small as a signature
+            // that does not verify; say what is really wrong.
+            let issuers = certs[1..]
+                .iter()
+                .copied()
+                .chain(rule.anchors.iter().map(|a| a.der.as_ref()));
+            if let (webpki::Error::InvalidSignatureForPublicKey, Some(bits)) =
+                (&e, issuers.filter_map(weak_rsa_bits).min())
+            {
+                return Err(Rejection::new(
+                    PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM,
+                    format!("an issuer's RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
+                ));
+            }
             return Err(explain_path_error(&e));
         }
     };
@@ -297,6 +317,24 @@ fn evaluate(
         flags,
         window: window.flatten(),
     })
+}
+
+/// The smallest RSA key certpin accepts on a path: webpki's limit for the keys
+/// that sign, applied to the leaf's key as well.
+const MIN_RSA_BITS: usize = 2048;
+
+/// The size of a certificate's RSA key, when it is under [`MIN_RSA_BITS`].
+fn weak_rsa_bits(der: &[u8]) -> Option<usize> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let x509_parser::public_key::PublicKey::RSA(rsa) = cert.public_key().parsed().ok()? else {
+        return None;
+    };
+    let modulus = &rsa.modulus[rsa.modulus.iter().take_while(|b| **b == 0).count()..];
+    let bits = modulus
+        .first()
+        .map_or(0, |b| modulus.len() * 8 - b.leading_zeros() as usize);
+    (bits < MIN_RSA_BITS).then_some(bits)
 }
 
 /// Whether any certificate of a verified path (leaf, intermediates, anchor)
