@@ -5,9 +5,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test demo bench deps lint rust-test header-check c-test qt-test cmake-test
+.PHONY: test demo bench deps lint rust-test test-aws-lc header-check c-test qt-test cmake-test
 
-test: deps lint rust-test header-check c-test qt-test cmake-test
+test: deps lint rust-test test-aws-lc header-check c-test qt-test cmake-test
 	@echo "make test: all checks passed"
 
 deps:
@@ -19,6 +19,10 @@ lint:
 
 rust-test:
 	$(CARGO) test --all-targets
+
+# The same verification and cache tests with aws-lc-rs checking signatures.
+test-aws-lc:
+	$(CARGO) test --features aws-lc-rs --lib --test verify --test cache
 
 # build.rs regenerates include/certpin.h; a stale committed header fails here.
 header-check:

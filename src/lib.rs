@@ -22,8 +22,7 @@
 
 mod cache;
 pub mod chain;
-#[cfg(feature = "cli")]
-pub mod cli;
+mod crypto;
 mod direct;
 pub mod ffi;
 pub mod host;

@@ -254,7 +254,7 @@ fn evaluate(
     };
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now as u64));
     let verified = leaf.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
+        crate::crypto::SIGNATURE_ALGORITHMS,
         &rule.trust_anchors,
         &intermediates,
         time,
