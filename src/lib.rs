@@ -22,6 +22,8 @@
 
 mod cache;
 pub mod chain;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod crypto;
 mod direct;
 pub mod ffi;
