@@ -416,13 +416,7 @@ private:
         scheduleClear();
     }
 
-    void prune()
-    {
-        for (int i = m_children.size() - 1; i >= 0; --i) {
-            if (m_children.at(i).isNull())
-                m_children.removeAt(i);
-        }
-    }
+    void prune() { m_children.removeAll(QPointer<QObject>()); }
 
     /// Whether a reply of the manager is unfinished. Clearing the connection
     /// cache then would leave it never starting and never finishing.
