@@ -6,7 +6,7 @@
 //! pointer it has not checked for NULL, and never write an output parameter
 //! of a failed call (but `flags_out`, which says what a verdict rests on).
 //!
-//! Every export runs inside [`boundary`]'s panic boundary and records the
+//! Every export runs inside the panic boundary of `boundary.rs` and records the
 //! message of a failed call for `pin_last_error` in its thread.
 
 #![allow(unsafe_code)]
