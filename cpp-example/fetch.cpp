@@ -47,6 +47,7 @@ Pending::Pending(QNetworkReply *reply)
         m_outcome.error = reply->error();
         m_outcome.errorString = reply->errorString();
         m_outcome.httpStatus = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        m_outcome.http2 = reply->attribute(QNetworkRequest::Http2WasUsedAttribute).toBool();
         if (reply->isOpen())
             m_outcome.body = reply->readAll();
         if (!m_outcome.body.isEmpty())

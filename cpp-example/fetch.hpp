@@ -26,6 +26,8 @@ struct Outcome {
     QByteArray body;
     /// Whether the body reached the application through readyRead/readAll.
     bool bodySeen = false;
+    /// Whether the reply came over HTTP/2.
+    bool http2 = false;
     /// How long the request took, in milliseconds.
     double elapsedMs = 0;
 

@@ -12,6 +12,38 @@ namespace demo {
 namespace {
 const char *const kBuffer = "certpin.buffer";
 const char *const kTunnel = "certpin.tunnel";
+const char *const kHttp2 = "certpin.h2";
+const char *const kHttp2Preface = "certpin.h2.preface";
+
+const QByteArray kClientPreface = QByteArrayLiteral("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+// HTTP/2 frame types and flags (RFC 9113, section 6).
+enum : quint8 { kData = 0, kHeaders = 1, kSettings = 4, kPing = 6 };
+enum : quint8 { kEndStream = 0x1, kAck = 0x1, kEndHeaders = 0x4 };
+
+QByteArray frame(quint8 type, quint8 flags, quint32 stream, const QByteArray &payload = QByteArray())
+{
+    const auto length = static_cast<quint32>(payload.size());
+    QByteArray f;
+    f.append(static_cast<char>((length >> 16) & 0xff));
+    f.append(static_cast<char>((length >> 8) & 0xff));
+    f.append(static_cast<char>(length & 0xff));
+    f.append(static_cast<char>(type));
+    f.append(static_cast<char>(flags));
+    f.append(static_cast<char>((stream >> 24) & 0x7f));
+    f.append(static_cast<char>((stream >> 16) & 0xff));
+    f.append(static_cast<char>((stream >> 8) & 0xff));
+    f.append(static_cast<char>(stream & 0xff));
+    return f + payload;
+}
+
+quint32 bigEndian(const QByteArray &bytes, int from, int count)
+{
+    quint32 value = 0;
+    for (int i = 0; i < count; ++i)
+        value = (value << 8) | static_cast<quint8>(bytes.at(from + i));
+    return value;
+}
 } // namespace
 
 /// The server proper, living in the server's thread.
@@ -46,7 +78,7 @@ public:
         m_held.clear();
         for (const Held &h : held) {
             if (h.socket)
-                answer(h.socket.data(), h.close);
+                answer(h.socket.data(), h.close, h.stream);
         }
     }
 
@@ -67,6 +99,9 @@ protected:
         socket->setSslConfiguration(configuration);
         m_sockets.append(QPointer<QSslSocket>(socket));
         ++connections;
+        connect(socket, &QSslSocket::encrypted, this, [socket] {
+            socket->setProperty(kHttp2, socket->sslConfiguration().nextNegotiatedProtocol() == "h2");
+        });
         connect(socket, &QSslSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
         connect(socket, &QSslSocket::disconnected, socket, &QObject::deleteLater);
         if (!proxying)
@@ -77,7 +112,64 @@ private:
     struct Held {
         QPointer<QSslSocket> socket;
         bool close;
+        /// The HTTP/2 stream, 0 for HTTP/1.1.
+        quint32 stream;
     };
+
+    void onRequest(QSslSocket *socket, bool close, quint32 stream)
+    {
+        ++requests;
+        switch (mode) {
+        case LoopbackServer::Mode::Answer:
+            answer(socket, close, stream);
+            break;
+        case LoopbackServer::Mode::Hold:
+            m_held.append(Held{QPointer<QSslSocket>(socket), close, stream});
+            break;
+        case LoopbackServer::Mode::Silent:
+            break;
+        }
+    }
+
+    /// Just enough HTTP/2 for Qt's client: the prefaces, SETTINGS and PING
+    /// acknowledgements, and each request (a HEADERS frame, not decoded)
+    /// answered with HEADERS (":status: 200" from the static table) and DATA.
+    void onHttp2(QSslSocket *socket, QByteArray buffer)
+    {
+        if (!socket->property(kHttp2Preface).toBool()) {
+            if (buffer.size() < kClientPreface.size()) {
+                socket->setProperty(kBuffer, buffer);
+                return;
+            }
+            if (!buffer.startsWith(kClientPreface)) {
+                socket->abort();
+                return;
+            }
+            buffer.remove(0, kClientPreface.size());
+            socket->setProperty(kHttp2Preface, true);
+            if (mode != LoopbackServer::Mode::Silent)
+                socket->write(frame(kSettings, 0, 0));
+        }
+        while (buffer.size() >= 9) {
+            const int length = static_cast<int>(bigEndian(buffer, 0, 3));
+            if (buffer.size() < 9 + length)
+                break;
+            const auto type = static_cast<quint8>(buffer.at(3));
+            const auto flags = static_cast<quint8>(buffer.at(4));
+            const quint32 stream = bigEndian(buffer, 5, 4) & 0x7fffffffu;
+            const QByteArray payload = buffer.mid(9, length);
+            buffer.remove(0, 9 + length);
+            if (mode == LoopbackServer::Mode::Silent && type != kHeaders)
+                continue;
+            if (type == kSettings && !(flags & kAck))
+                socket->write(frame(kSettings, kAck, 0));
+            else if (type == kPing && !(flags & kAck))
+                socket->write(frame(kPing, kAck, 0, payload));
+            else if (type == kHeaders)
+                onRequest(socket, false, stream);
+        }
+        socket->setProperty(kBuffer, buffer);
+    }
 
     void onProxyRequest(QSslSocket *socket)
     {
@@ -109,33 +201,28 @@ private:
         const QByteArray data = socket->readAll();
         bytes += data.size();
         QByteArray buffer = socket->property(kBuffer).toByteArray() + data;
+        if (socket->property(kHttp2).toBool()) {
+            onHttp2(socket, buffer);
+            return;
+        }
         for (;;) {
             const int end = buffer.indexOf("\r\n\r\n");
             if (end < 0)
                 break;
             const QByteArray head = buffer.left(end).toLower();
             buffer.remove(0, end + 4);
-            ++requests;
-            const bool close = head.contains("\r\nconnection: close");
-            switch (mode) {
-            case LoopbackServer::Mode::Answer:
-                answer(socket, close);
-                break;
-            case LoopbackServer::Mode::Hold:
-                m_held.append(Held{QPointer<QSslSocket>(socket), close});
-                break;
-            case LoopbackServer::Mode::Silent:
-                break;
-            }
+            onRequest(socket, head.contains("\r\nconnection: close"), 0);
         }
-        // A silent HTTP/2 server has no "\r\n\r\n" to find: keep only a tail.
-        if (buffer.size() > 65536)
-            buffer = buffer.right(4);
         socket->setProperty(kBuffer, buffer);
     }
 
-    void answer(QSslSocket *socket, bool close)
+    void answer(QSslSocket *socket, bool close, quint32 stream)
     {
+        if (stream != 0) {
+            socket->write(frame(kHeaders, kEndHeaders, stream, QByteArray(1, static_cast<char>(0x88))));
+            socket->write(frame(kData, kEndStream, stream, body));
+            return;
+        }
         const QByteArray content = redirect.isEmpty() ? body : QByteArray();
         QByteArray response = redirect.isEmpty()
             ? QByteArray("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=600\r\n")

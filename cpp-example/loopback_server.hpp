@@ -28,7 +28,7 @@ class LoopbackServer {
 public:
     /// How the server treats requests.
     enum class Mode {
-        /// Answers each HTTP/1.1 request with 200 and a short body (keep-alive).
+        /// Answers each request with 200 and a short body (HTTP/1.1: keep-alive).
         Answer,
         /// Holds answers back until release() is called.
         Hold,
@@ -52,7 +52,8 @@ public:
     QByteArray body() const;
 
     void setMode(Mode mode);
-    /// ALPN protocols to offer, e.g. "h2" (which the server then never speaks).
+    /// ALPN protocols to offer. With "h2" agreed the server speaks just enough
+    /// HTTP/2 to answer Qt's requests (in Mode::Silent it sends nothing at all).
     void setAlpn(const QList<QByteArray> &protocols);
     /// Answers every request with a redirect to `location` instead (empty: no redirect).
     void setRedirect(const QString &location);

@@ -417,6 +417,67 @@ void http2Siblings()
     CHECK_WHY(after.succeeded(), describe(after));
 }
 
+void http2Accepted()
+{
+    // The checks in `encrypted` and on every reply's headers let a pinned
+    // HTTP/2 server through, concurrent requests and a reused connection alike.
+    const demo::World &w = world();
+    auto server = serve(QStringLiteral("h2"), w.companyServer);
+    server->setAlpn({QByteArrayLiteral("h2")});
+    QNetworkAccessManager manager;
+    Rejections rejections;
+    certpin::install(&manager, policy(demo::policyJson(demo::loopbackRule({w.companyRoot.certificate}))),
+                     rejections.forReplies());
+    Pending one(manager.get(demo::makeRequest(server->url(QStringLiteral("/one")), true)));
+    Pending two(manager.get(demo::makeRequest(server->url(QStringLiteral("/two")), true)));
+    CHECK(demo::waitAll({&one, &two}, 5000));
+    for (const Pending *p : {&one, &two}) {
+        CHECK_WHY(p->outcome().succeeded() && p->outcome().http2 && p->outcome().body == server->body(),
+                  describe(p->outcome()));
+    }
+    const Outcome reused = demo::fetch(manager, demo::makeRequest(server->url(QStringLiteral("/three")), true));
+    CHECK_WHY(reused.succeeded() && reused.http2, describe(reused));
+    CHECK(server->connections() == 1);
+    CHECK(server->requests() == 3);
+    CHECK_WHY(rejections.verdicts.isEmpty(), rejections.describe());
+}
+
+void http2ReusedConnectionBackstop()
+{
+    const demo::World &w = world();
+    auto reused = serve(QStringLiteral("h2"), w.misissued);
+    reused->setAlpn({QByteArrayLiteral("h2")});
+    auto slow = serve(QStringLiteral("slow"), w.selfSigned);
+    slow->setMode(LoopbackServer::Mode::Hold);
+    QNetworkAccessManager manager;
+    Rejections rejections;
+    certpin::install(&manager,
+                     policy(demo::policyJson(
+                         demo::loopbackRule({w.publicRoot.certificate, w.selfSigned.certificate}))),
+                     rejections.forReplies());
+    const Outcome first = demo::fetch(manager, trustingPublicRoot(reused->url(), true));
+    CHECK_WHY(first.succeeded() && first.http2, describe(first));
+
+    Pending inFlight(manager.get(demo::makeRequest(slow->url())));
+    CHECK(waitFor([&] { return slow->requests() == 1; }));
+    certpin::install(&manager, policy(demo::policyJson(demo::loopbackRule({w.selfSigned.certificate}))),
+                     rejections.forReplies());
+    reused->resetCounts();
+    const Outcome second = demo::fetch(manager, trustingPublicRoot(reused->url(), true));
+    CHECK_WHY(second.finished && second.error == QNetworkReply::OperationCanceledError, describe(second));
+    CHECK_WHY(!second.bodySeen && second.body.isEmpty(), describe(second));
+    CHECK_WHY(reused->connections() == 0,
+              QStringLiteral("the HTTP/2 connection was not reused: the backstop was not tested"));
+    CHECK_WHY(rejections.onlyOf(PIN_ERR_UNTRUSTED), rejections.describe());
+
+    slow->release();
+    CHECK_WHY(demo::waitAll({&inFlight}, 5000), QStringLiteral("the request in flight at install never finished"));
+    CHECK_WHY(inFlight.outcome().succeeded(), describe(inFlight.outcome()));
+    // Idle now: the rejected HTTP/2 connection is closed.
+    CHECK_WHY(waitFor([&] { return reused->openConnections() == 0; }, 3000),
+              QStringLiteral("the rejected HTTP/2 connection stays open"));
+}
+
 void unlistedHostsAllowed()
 {
     const demo::World &w = world();
@@ -669,6 +730,8 @@ const std::map<std::string, void (*)()> cases = {
     {"reused-connection-backstop", reusedConnectionBackstop},
     {"request-in-flight-at-install", requestInFlightAtInstall},
     {"http2-siblings", http2Siblings},
+    {"http2-accepted", http2Accepted},
+    {"http2-reused-connection-backstop", http2ReusedConnectionBackstop},
     {"unlisted-hosts-allowed", unlistedHostsAllowed},
     {"host-name-errors", hostNameErrorsNeedCertpinsNameCheck},
     {"international-host-name", internationalHostName},
