@@ -14,7 +14,7 @@ cd "$root"
 cargo=${CARGO:-cargo}
 cc=${CC:-cc}
 cxx=${CXX:-c++}
-lib="${CARGO_TARGET_DIR:-$root/target}/debug"
+built="${CARGO_TARGET_DIR:-$root/target}/debug"
 iterations=${THREAD_ITERATIONS:-10000}
 
 work=$(mktemp -d)
@@ -25,6 +25,17 @@ step() { printf '\n== %s\n' "$*"; }
 step "building the library and the fixtures"
 $cargo build --lib
 $cargo run --quiet --example c_fixtures -- "$work/fixtures"
+
+# The tests use a copy of the libraries just built, so that another build in
+# the same target directory cannot change them under a running test. A
+# library linked with a soname (as the CMake build does) is found by it.
+lib="$work/lib"
+mkdir -p "$lib"
+cp "$built/libcertpin.so" "$built/libcertpin.a" "$lib/"
+soname=$(objdump -p "$lib/libcertpin.so" | awk '$1 == "SONAME" { print $2 }')
+if [ -n "$soname" ] && [ "$soname" != libcertpin.so ]; then
+  ln -s libcertpin.so "$lib/$soname"
+fi
 
 cflags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -I "$root/include")
 shared=(-L "$lib" -lcertpin -Wl,-rpath,"$lib" -lpthread)
