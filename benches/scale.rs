@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use certpin::roots::Anchor;
-use certpin::{Host, Policy};
+use certpin::{Host, PinResult, Policy};
 use criterion::Criterion;
 use pki::{json_string, Chain, KeyType};
 use timing::Case;
@@ -70,8 +70,8 @@ struct Sized {
 }
 
 impl Sized {
-    fn new(rules: usize, anchor_pem: &str) -> Self {
-        let json = policy_json(rules, anchor_pem);
+    fn new(rules: usize, chain: &Chain) -> Self {
+        let json = policy_json(rules, &chain.root.pem);
         let policy = Policy::from_json(json.as_bytes()).expect("generated policy loads");
         assert_eq!(policy.rules().len(), rules);
         // Hits in the middle of the policy, one per pattern kind, and a miss.
@@ -86,6 +86,10 @@ impl Sized {
             let host = Host::parse(host).expect("valid host");
             assert_eq!(policy.rule_for(&host).map(|r| r.index()), *expected, "{what} {host}");
         }
+        // Every rule names the same anchor, loaded once and shared: a rule in
+        // the middle still validates a path to it (and then finds no pin).
+        let verdict = certpin::verify(&policy, &chain.served, &lookups[0].1, None);
+        assert_eq!(verdict.result, PinResult::PIN_ERR_PIN_MISMATCH, "{}", verdict.message());
         Self {
             rules,
             json,
@@ -126,8 +130,8 @@ impl Sized {
 }
 
 fn main() {
-    let anchor = Chain::new(KeyType::EcdsaP256).root.pem;
-    let sizes = [Sized::new(100, &anchor), Sized::new(10_000, &anchor)];
+    let chain = Chain::new(KeyType::EcdsaP256);
+    let sizes = [Sized::new(100, &chain), Sized::new(10_000, &chain)];
     let system_anchors = load_system_store();
     let benchmarking = timing::benchmarking();
 

@@ -11,7 +11,7 @@ use webpki::anchor_from_trusted_cert;
 use crate::pin::Pin;
 
 /// A trust anchor with what verification and messages need about it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Anchor {
     /// The anchor's certificate, exactly as given.
     pub der: CertificateDer<'static>,
