@@ -58,7 +58,25 @@ pub fn split(der: &[u8]) -> Result<Vec<&[u8]>, ChainError> {
         certs.push(&der[offset..offset + len]);
         offset += len;
     }
+    // A certificate opens with its tbsCertificate SEQUENCE. Checked only after
+    // the framing, so that the size limits answer first for hostile input;
+    // webpki would skip such an element in the pool, but a chain that carries
+    // one is not what any TLS stack sends.
+    if let Some(n) = certs.iter().position(|c| c.get(header_len(c)) != Some(&0x30)) {
+        return Err(malformed(format!(
+            "element {} is not a certificate (no tbsCertificate)",
+            n + 1
+        )));
+    }
     Ok(certs)
+}
+
+/// Length of the tag and length octets of a framed element.
+fn header_len(element: &[u8]) -> usize {
+    match element.get(1) {
+        Some(b) if *b >= 0x80 => 2 + (b & 0x7f) as usize,
+        _ => 2,
+    }
 }
 
 /// The total length of the DER SEQUENCE at the start of `input`.
@@ -99,11 +117,11 @@ mod tests {
 
     #[test]
     fn splits_and_rejects() {
-        let a = [0x30, 0x02, 1, 2];
-        let b = [0x30, 0x81, 0x80]
+        let a = [0x30, 0x02, 0x30, 0];
+        let b = [0x30, 0x81, 0x80, 0x30, 0x7e]
             .iter()
             .copied()
-            .chain([0u8; 0x80])
+            .chain([0u8; 0x7e])
             .collect::<Vec<_>>();
         let both = [&a[..], &b[..]].concat();
         assert_eq!(split(&both).unwrap(), vec![&a[..], &b[..]]);
@@ -120,6 +138,14 @@ mod tests {
         }
         assert_eq!(
             split(&[0x30, 0x81, 0x05, 0, 0, 0, 0, 0]).unwrap_err().result,
+            PinResult::PIN_ERR_CHAIN_MALFORMED
+        );
+        assert_eq!(
+            split(&[0x30, 0]).unwrap_err().result,
+            PinResult::PIN_ERR_CHAIN_MALFORMED
+        );
+        assert_eq!(
+            split(&[&a[..], &[0x30, 0]].concat()).unwrap_err().result,
             PinResult::PIN_ERR_CHAIN_MALFORMED
         );
         let many = [0x30u8, 0].repeat(MAX_CERTS + 1);
