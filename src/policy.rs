@@ -505,7 +505,12 @@ fn parse_rule(
     }
     let report_uri = match m.get("report_uri") {
         None => None,
-        Some(Json::String(s)) if s.starts_with("https://") || s.starts_with("http://") => Some(s.clone()),
+        Some(Json::String(s))
+            if (s.starts_with("https://") || s.starts_with("http://"))
+                && !s.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            Some(s.clone())
+        }
         Some(v) => return Err(err("report_uri", format!("{v}; expected an http:// or https:// URI"))),
     };
     Ok(Rule {

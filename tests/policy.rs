@@ -92,6 +92,11 @@ fn wrong_types_and_values() {
         &["report_uri", "ftp://x"],
     );
     assert_invalid(
+        &rule_with(&ca, r#", "report_uri": "https://x/\u0000y""#),
+        &["report_uri"],
+    );
+    assert_invalid(&rule_with(&ca, r#", "report_uri": "https://x/ y""#), &["report_uri"]);
+    assert_invalid(
         &rule_with(&ca, "").replace("\"rules\"", "\"unlisted_hosts\": \"maybe\", \"rules\""),
         &["unlisted_hosts", "maybe"],
     );
