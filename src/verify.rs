@@ -66,7 +66,7 @@ impl Verdict<'_> {
 pub struct Violation<'p> {
     /// The rule that rejected the chain.
     pub rule: &'p Rule,
-    /// The normalised host (the report's `noted-hostname`).
+    /// The normalised host the application connected to (the report's `hostname`).
     pub host: String,
     /// The rejection the rule made (also when report-only softened it).
     pub result: PinResult,
