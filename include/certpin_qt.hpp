@@ -45,6 +45,7 @@
 #include <QtCore/QChildEvent>
 #include <QtCore/QEvent>
 #include <QtCore/QFile>
+#include <QtCore/QIODevice>
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
 #include <QtCore/QObject>
@@ -131,9 +132,25 @@ public:
     /// An empty policy: rejects everything.
     Policy() = default;
 
-    /// Loads a JSON policy file (anchors that are file paths are relative to its folder).
+    /// Loads a JSON policy file (anchors that are file paths are relative to
+    /// its folder). A Qt resource (":/pins.json", "qrc:/pins.json") is read
+    /// through QFile and loaded as fromJson() loads it, so its anchors belong
+    /// inline, as PEM text.
     static Policy fromFile(const QString &path, QString *error = nullptr)
     {
+        if (path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"))) {
+            QFile file(path.startsWith(QLatin1Char(':')) ? path : path.mid(3));
+            if (!file.open(QIODevice::ReadOnly)) {
+                Policy unread;
+                unread.m_loadResult = PIN_ERR_POLICY_IO;
+                unread.m_loadError = QStringLiteral("the pinning policy did not load: PIN_ERR_POLICY_IO: ") + path
+                    + QStringLiteral(": ") + file.errorString();
+                if (error)
+                    *error = unread.m_loadError;
+                return unread;
+            }
+            return fromJson(file.readAll(), error);
+        }
         const QByteArray encoded = QFile::encodeName(path);
         pin_policy *loaded = nullptr;
         const pin_result r = pin_policy_load_file(encoded.constData(), &loaded);

@@ -185,6 +185,17 @@ void verdictApi()
     CHECK(broken.errorString() == error);
     const certpin::Policy missing = certpin::Policy::fromFile(QStringLiteral("/nonexistent/pins.json"), &error);
     CHECK_WHY(!missing.isValid() && error.contains(QLatin1String("PIN_ERR_POLICY_IO")), error);
+    // A policy in Qt resources is read through QFile: the misspelt key is
+    // found, so the text was read.
+    const certpin::Policy resource = certpin::Policy::fromFile(QStringLiteral(":/policies/misspelt.json"), &error);
+    CHECK_WHY(!resource.isValid() && error.contains(QLatin1String("PIN_ERR_POLICY_INVALID"))
+                  && error.contains(QLatin1String("rulez")),
+              error);
+    certpin::Policy::fromFile(QStringLiteral("qrc:/policies/misspelt.json"), &error);
+    CHECK_WHY(error.contains(QLatin1String("rulez")), error);
+    const certpin::Policy noResource = certpin::Policy::fromFile(QStringLiteral(":/policies/none.json"), &error);
+    CHECK_WHY(!noResource.isValid() && error.contains(QLatin1String("PIN_ERR_POLICY_IO")), error);
+    CHECK(noResource.verify({w.selfSigned.certificate}, QStringLiteral("127.0.0.1")).result == PIN_ERR_POLICY_IO);
     const certpin::Policy pem = certpin::Policy::fromPem(w.selfSigned.pem(), &error);
     CHECK_WHY(pem.isValid() && error.isEmpty(), error);
 }
