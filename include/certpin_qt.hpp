@@ -266,6 +266,31 @@ inline bool overridable(const QList<QSslError> &errors, const Verdict &verdict)
     return true;
 }
 
+/// Aborts a reply or socket when it goes out of scope: after the rejection
+/// handler has run, and also when the handler throws, so that a rejection
+/// can never be skipped.
+template <typename Target> class AbortOnExit {
+public:
+    explicit AbortOnExit(Target *target) : m_target(target) {}
+    AbortOnExit(const AbortOnExit &) = delete;
+    AbortOnExit &operator=(const AbortOnExit &) = delete;
+    ~AbortOnExit() { abort(m_target.data()); }
+
+private:
+    static void abort(QNetworkReply *reply)
+    {
+        if (reply && !reply->isFinished())
+            reply->abort();
+    }
+    static void abort(QSslSocket *socket)
+    {
+        if (socket)
+            socket->abort();
+    }
+
+    QPointer<Target> m_target;
+};
+
 inline bool isHttps(const QUrl &url)
 {
     return url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0;
@@ -425,10 +450,9 @@ private:
         for (const QPointer<QNetworkReply> &r : doomed) {
             if (!r || r->isFinished())
                 continue;
+            const AbortOnExit<QNetworkReply> abort(r.data());
             if (onReject)
                 onReject(r.data(), verdict);
-            if (r)
-                r->abort();
         }
         scheduleClear();
     }
@@ -544,11 +568,9 @@ private:
     void reject(const Verdict &verdict)
     {
         const RejectHandler onReject = m_onReject;
-        QPointer<QSslSocket> socket(m_socket);
+        const AbortOnExit<QSslSocket> abort(m_socket);
         if (onReject)
             onReject(verdict);
-        if (socket)
-            socket->abort();
     }
 
     QSslSocket *m_socket;
