@@ -147,6 +147,9 @@ fn main() {
     }
     criterion.bench_function("system-store", |b| b.iter(load_system_store));
     criterion.final_summary();
+    if !timing::table_wanted() {
+        return;
+    }
 
     let mut cases: Vec<Case<'_>> = sizes.iter().flat_map(Sized::cases).collect();
     let per_size = cases.len() / sizes.len();
@@ -161,6 +164,10 @@ fn main() {
     let medians = timing::medians(&mut cases, rounds, Duration::from_micros(400));
     println!("\n## Policy scale (medians of {rounds} interleaved rounds, thread CPU time)\n");
     println!("{}\n", timing::machine());
+    for size in &sizes {
+        println!("- {} rules: {} KiB of JSON", size.rules, size.json.len() / 1024);
+    }
+    println!();
     print!("| case |");
     for size in &sizes {
         print!(" {} rules |", size.rules);

@@ -103,6 +103,8 @@ impl Floor {
         }
     }
 
+    // Never inlined, so that a profile shows it by name (see BENCHMARKS.md).
+    #[inline(never)]
     fn run(&self) -> bool {
         let signed = self.signatures.iter().all(|(key, tbs, signature)| {
             ring::signature::UnparsedPublicKey::new(self.algorithm, key)
@@ -135,6 +137,8 @@ impl Webpki {
         }
     }
 
+    // Never inlined, so that a profile shows it by name (see BENCHMARKS.md).
+    #[inline(never)]
     fn run(&self, algorithms: &[&dyn SignatureVerificationAlgorithm]) -> bool {
         let Ok(leaf) = EndEntityCert::try_from(&self.leaf) else {
             return false;
@@ -175,6 +179,8 @@ impl OpenSsl {
         }
     }
 
+    // Never inlined, so that a profile shows it by name (see BENCHMARKS.md).
+    #[inline(never)]
     fn run(&self) -> bool {
         let leaf = X509::from_der(&self.served[0]).expect("leaf");
         let mut pool = Stack::new().expect("stack");
@@ -394,6 +400,9 @@ fn main() {
         }
     }
     criterion.final_summary();
+    if !timing::table_wanted() {
+        return;
+    }
 
     // The table: every case of both key types interleaved in one loop.
     let mut cases: Vec<Case<'_>> = fixtures.iter().flat_map(Fixture::cases).collect();

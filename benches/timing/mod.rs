@@ -50,10 +50,20 @@ impl<'a> Case<'a> {
 
 /// Whether the binary runs as a benchmark (`cargo bench` passes `--bench`)
 /// rather than as a quick test (`cargo test --all-targets`, or criterion's
-/// `--test`).
+/// `--test`), a listing, or under a profiler (`--profile-time`, which runs the
+/// selected criterion cases only).
 pub fn benchmarking() -> bool {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test" || a == "--list")
+    args.iter().any(|a| a == "--bench")
+        && !args
+            .iter()
+            .any(|a| a == "--test" || a == "--list" || a == "--profile-time")
+}
+
+/// Whether to print the interleaved table: not under a profiler, which wants
+/// only the criterion cases it selected.
+pub fn table_wanted() -> bool {
+    !std::env::args().any(|a| a == "--profile-time")
 }
 
 /// The median time of one execution of each case, in nanoseconds. Each
