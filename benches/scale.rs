@@ -162,7 +162,7 @@ fn main() {
     ));
     let rounds = if benchmarking { 100 } else { 0 };
     let medians = timing::medians(&mut cases, rounds, Duration::from_micros(400));
-    println!("\n## Policy scale (medians of {rounds} interleaved rounds, thread CPU time)\n");
+    println!("\n## Policy scale ({})\n", timing::method(rounds));
     println!("{}\n", timing::machine());
     for size in &sizes {
         println!("- {} rules: {} KiB of JSON", size.rules, size.json.len() / 1024);

@@ -410,7 +410,8 @@ fn main() {
     let medians = timing::medians(&mut cases, rounds, Duration::from_micros(400));
     let per_type = medians.len() / fixtures.len();
     println!(
-        "\n## Verification, root → intermediate → leaf (medians of {rounds} interleaved rounds, thread CPU time)\n"
+        "\n## Verification, root → intermediate → leaf ({})\n",
+        timing::method(rounds)
     );
     println!("{}\n", timing::machine());
     print!("| case |");

@@ -32,3 +32,22 @@ pub(crate) static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] =
     backend::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
     backend::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::SIGNATURE_ALGORITHMS;
+
+    /// The feature, not whatever else the build enables, picks the backend.
+    #[test]
+    fn every_algorithm_comes_from_the_chosen_backend() {
+        let wanted = if cfg!(feature = "aws-lc-rs") {
+            "AwsLcRsAlgorithm"
+        } else {
+            "RingAlgorithm"
+        };
+        for algorithm in SIGNATURE_ALGORITHMS {
+            let name = format!("{algorithm:?}");
+            assert!(name.starts_with(wanted), "{name}");
+        }
+    }
+}

@@ -112,6 +112,15 @@ fn calibrate(run: &mut dyn FnMut(), batch: Duration) -> u64 {
     }
 }
 
+/// How the table's figures were taken, for its heading.
+pub fn method(rounds: usize) -> String {
+    if rounds == 0 {
+        "each case once: a check that it runs, not a measurement".into()
+    } else {
+        format!("medians of {rounds} interleaved rounds, thread CPU time")
+    }
+}
+
 /// The median of some samples.
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
