@@ -10,14 +10,19 @@
 #include "demo_world.hpp"
 #include "fetch.hpp"
 #include "loopback_server.hpp"
+#include "report_collector.hpp"
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtCore/QTemporaryDir>
 #include <QtNetwork/QNetworkDiskCache>
 #include <QtNetwork/QNetworkProxy>
 #include <QtNetwork/QSslSocket>
+#include <QtNetwork/QTcpServer>
 
 #include <cstdio>
 #include <functional>
@@ -752,6 +757,336 @@ void sslSocket()
     CHECK(receivedOnceClosed(*late) == 0);
 }
 
+// --- Violation reports ---------------------------------------------------------
+
+using collector::ReportCollector;
+
+std::unique_ptr<ReportCollector> collect(ReportCollector::Answer answer = ReportCollector::Answer::Accept)
+{
+    auto reports = std::make_unique<ReportCollector>(answer);
+    if (!reports->start())
+        qFatal("cannot listen on 127.0.0.1");
+    return reports;
+}
+
+/// `rule` with a report_uri, report-only or enforced.
+QJsonObject reporting(QJsonObject rule, const QString &uri, bool reportOnly = false)
+{
+    rule.insert(QStringLiteral("report_uri"), uri);
+    if (reportOnly)
+        rule.insert(QStringLiteral("report_only"), true);
+    return rule;
+}
+
+/// The JSON object a collector received; empty when the body is not one.
+QJsonObject reportOf(const collector::Received &received)
+{
+    return QJsonDocument::fromJson(received.body).object();
+}
+
+QString describe(const QList<collector::Received> &received)
+{
+    QStringList lines;
+    for (const collector::Received &r : received) {
+        const QJsonObject report = reportOf(r);
+        lines << QStringLiteral("%1 %2 %3:%4")
+                     .arg(QString::fromLatin1(r.method), report.value(QStringLiteral("certpin-result")).toString(),
+                          report.value(QStringLiteral("hostname")).toString())
+                     .arg(report.value(QStringLiteral("port")).toInt());
+    }
+    return QStringLiteral("%1 report(s): %2").arg(received.size()).arg(lines.join(QStringLiteral(" / ")));
+}
+
+/// The certificates of a report's PEM array.
+QList<QSslCertificate> certificatesOf(const QJsonValue &array)
+{
+    QList<QSslCertificate> certificates;
+    for (const QJsonValue pem : array.toArray())
+        certificates << QSslCertificate::fromData(pem.toString().toLatin1(), QSsl::Pem);
+    return certificates;
+}
+
+/// Checks that `received` is a well-formed report of a violation with
+/// `result` by the server at 127.0.0.1:`port`, serving `leaf`, under an exact
+/// "127.0.0.1" rule.
+void checkReport(const collector::Received &received, quint16 port, const char *result, const QSslCertificate &leaf)
+{
+    CHECK(received.method == "POST");
+    CHECK_WHY(received.path == "/report", QString::fromLatin1(received.path));
+    CHECK_WHY(received.contentType == "application/json", QString::fromLatin1(received.contentType));
+    QJsonParseError error{};
+    const QJsonDocument document = QJsonDocument::fromJson(received.body, &error);
+    CHECK_WHY(error.error == QJsonParseError::NoError && document.isObject(), error.errorString());
+    const QJsonObject report = document.object();
+    const QDateTime at = QDateTime::fromString(report.value(QStringLiteral("date-time")).toString(), Qt::ISODate);
+    // The date is now, give or take a clock that is not the test's business.
+    CHECK_WHY(at.isValid() && qAbs(at.secsTo(QDateTime::currentDateTimeUtc())) < 3600,
+              report.value(QStringLiteral("date-time")).toString());
+    CHECK(report.value(QStringLiteral("hostname")).toString() == QLatin1String("127.0.0.1"));
+    CHECK(report.value(QStringLiteral("port")).toInt() == port);
+    CHECK(report.value(QStringLiteral("noted-hostname")).toString() == QLatin1String("127.0.0.1"));
+    CHECK(report.value(QStringLiteral("include-subdomains")).isBool());
+    CHECK(!report.value(QStringLiteral("include-subdomains")).toBool());
+    CHECK(report.contains(QStringLiteral("effective-expiration-date")));
+    CHECK(report.value(QStringLiteral("known-pins")).isArray());
+    CHECK(report.value(QStringLiteral("validated-certificate-chain")).isArray());
+    CHECK_WHY(report.value(QStringLiteral("certpin-result")).toString() == QLatin1String(result),
+              report.value(QStringLiteral("certpin-result")).toString());
+    CHECK(!report.value(QStringLiteral("certpin-detail")).toString().isEmpty());
+    // What Qt's peerCertificateChain() gave: the served leaf first.
+    const QList<QSslCertificate> chain = certificatesOf(report.value(QStringLiteral("served-certificate-chain")));
+    CHECK_WHY(!chain.isEmpty() && chain.first() == leaf, QString::number(chain.size()));
+}
+
+/// Causes one more violation, reported to `reports`, and waits until its
+/// report has arrived. Reports leave one at a time, in the order they were
+/// made: once this one is in, every report made before it is too, and a
+/// report that should not have been sent would be there.
+bool reportMarker(const ReportCollector &reports)
+{
+    const demo::World &w = world();
+    const demo::Credential marker = demo::makeSelfSignedServer({QStringLiteral("report marker"), {QStringLiteral("127.0.0.1")}});
+    auto server = serve(QStringLiteral("marker"), marker);
+    QNetworkAccessManager manager;
+    certpin::install(&manager,
+                     policy(demo::policyJson(reporting(demo::loopbackRule({w.companyRoot.certificate}), reports.uri()))));
+    const Outcome o = demo::fetch(manager, demo::makeRequest(server->url()));
+    CHECK_WHY(refused(o), describe(o));
+    const auto isMarker = [&marker](const collector::Received &r) {
+        return certificatesOf(reportOf(r).value(QStringLiteral("served-certificate-chain")))
+            == QList<QSslCertificate>{marker.certificate};
+    };
+    const bool arrived = waitFor(
+        [&] {
+            for (const collector::Received &r : reports.received()) {
+                if (isMarker(r))
+                    return true;
+            }
+            return false;
+        },
+        10000);
+    CHECK_WHY(arrived, QStringLiteral("the marker report never arrived; ") + describe(reports.received()));
+    CHECK_WHY(arrived && isMarker(reports.received().last()),
+              QStringLiteral("a report arrived after the marker: ") + describe(reports.received()));
+    return arrived;
+}
+
+/// Whether the reporter's replies are all gone (deleted once finished).
+bool reportRepliesDeleted()
+{
+    return waitFor(
+        [] {
+            const auto *manager = QCoreApplication::instance()->findChild<QNetworkAccessManager *>(
+                QString::fromLatin1(certpin::detail::Reporter::kManagerName));
+            return manager && manager->findChildren<QNetworkReply *>().isEmpty();
+        },
+        3000);
+}
+
+void reportOnlyReportedOnce()
+{
+    const demo::World &w = world();
+    auto reports = collect();
+    auto server = serve(QStringLiteral("report-only"), w.misissued);
+    // The chain is valid (Qt trusts the public root too) but carries no pin.
+    const QString companyPin = demo::spkiPin(w.companyRoot.certificate);
+    QJsonObject rule = reporting(demo::loopbackRule({w.publicRoot.certificate}, {companyPin}), reports->uri(), true);
+    rule.insert(QStringLiteral("pins_expire"), QStringLiteral("2099-12-31"));
+    const certpin::Policy reportOnly = policy(demo::policyJson(rule));
+    QNetworkAccessManager manager;
+    QNetworkAccessManager other;
+    Rejections rejections;
+    certpin::install(&manager, reportOnly, rejections.forReplies());
+    certpin::install(&other, reportOnly, rejections.forReplies());
+
+    // Three identical violations, each on a new connection (so each is
+    // checked in `encrypted`, and again on its headers): all go through.
+    const Outcome first = demo::fetch(manager, trustingPublicRoot(server->url()));
+    CHECK_WHY(first.succeeded() && first.body == server->body(), describe(first));
+    manager.clearConnectionCache(); // idle, and outside any TLS slot
+    const Outcome second = demo::fetch(manager, trustingPublicRoot(server->url()));
+    CHECK_WHY(second.succeeded() && second.body == server->body(), describe(second));
+    const Outcome third = demo::fetch(other, trustingPublicRoot(server->url()));
+    CHECK_WHY(third.succeeded() && third.body == server->body(), describe(third));
+    CHECK_WHY(server->connections() == 3, QString::number(server->connections()));
+    CHECK(server->requests() == 3);
+    CHECK_WHY(rejections.verdicts.isEmpty(), rejections.describe());
+    // What the helper saw: PIN_OK that certpin does not vouch for.
+    const certpin::Verdict verdict = reportOnly.verify({w.misissued.certificate}, QStringLiteral("127.0.0.1"),
+                                                       server->port());
+    CHECK_WHY(verdict.ok() && !verdict.vouched()
+                  && (verdict.flags & static_cast<uint32_t>(PIN_FLAG_REPORT_ONLY)) != 0
+                  && verdict.message.startsWith(QLatin1String("PIN_ERR_PIN_MISMATCH")),
+              verdict.message);
+
+    CHECK(reportMarker(*reports));
+    const QList<collector::Received> &received = reports->received();
+    CHECK_WHY(received.size() == 2, describe(received));
+    if (received.size() != 2)
+        return;
+    checkReport(received.first(), server->port(), "PIN_ERR_PIN_MISMATCH", w.misissued.certificate);
+    const QJsonObject report = reportOf(received.first());
+    CHECK_WHY(report.value(QStringLiteral("effective-expiration-date")).toString()
+                  == QLatin1String("2099-12-31T23:59:59Z"),
+              report.value(QStringLiteral("effective-expiration-date")).toString());
+    CHECK(certificatesOf(report.value(QStringLiteral("served-certificate-chain")))
+          == QList<QSslCertificate>{w.misissued.certificate});
+    // The path certpin validated, leaf to anchor, and the pin it lacked.
+    CHECK(certificatesOf(report.value(QStringLiteral("validated-certificate-chain")))
+          == (QList<QSslCertificate>{w.misissued.certificate, w.publicRoot.certificate}));
+    CHECK_WHY(report.value(QStringLiteral("known-pins")).toArray()
+                  == QJsonArray{QStringLiteral("pin-sha256=\"%1\"").arg(companyPin.mid(7))},
+              QString::fromUtf8(QJsonDocument(report.value(QStringLiteral("known-pins")).toArray()).toJson()));
+    if (qEnvironmentVariableIsSet("CERTPIN_SHOW_REPORT"))
+        std::printf("%s\n", received.first().body.constData());
+}
+
+void reportOnlyKeepsQtErrors()
+{
+    const demo::World &w = world();
+    auto reports = collect();
+    auto pinned = serve(QStringLiteral("pinned"), w.selfSigned);
+    auto stranger = serve(QStringLiteral("stranger"), w.strangerSelfSigned);
+    QNetworkAccessManager manager;
+    Rejections rejections;
+    certpin::install(
+        &manager,
+        policy(demo::policyJson(reporting(demo::loopbackRule({w.selfSigned.certificate}), reports->uri(), true))),
+        rejections.forReplies());
+    // The rule is in force: the pinned self-signed server is vouched for.
+    const Outcome accepted = demo::fetch(manager, demo::makeRequest(pinned->url()));
+    CHECK_WHY(accepted.succeeded(), describe(accepted));
+    // A self-signed stranger violates the report-only rule: certpin says
+    // PIN_OK without vouching, so Qt's own refusal stands.
+    const Outcome s = demo::fetch(manager, demo::makeRequest(stranger->url()));
+    CHECK_WHY(s.finished && s.error == QNetworkReply::SslHandshakeFailedError, describe(s));
+    CHECK(receivedOnceClosed(*stranger) == 0);
+    CHECK_WHY(rejections.verdicts.isEmpty(), rejections.describe());
+
+    CHECK(reportMarker(*reports));
+    const QList<collector::Received> &received = reports->received();
+    CHECK_WHY(received.size() == 2, describe(received));
+    if (received.size() != 2)
+        return;
+    checkReport(received.first(), stranger->port(), "PIN_ERR_UNTRUSTED", w.strangerSelfSigned.certificate);
+    CHECK(reportOf(received.first()).value(QStringLiteral("validated-certificate-chain")).toArray().isEmpty());
+}
+
+void enforcedViolationReported()
+{
+    const demo::World &w = world();
+    // The collector is on the very host the policy blocks, over HTTPS with a
+    // certificate the policy rejects (Qt's default configuration trusts it):
+    // the reports go out through a manager that pinning does not cover.
+    const QSslConfiguration before = QSslConfiguration::defaultConfiguration();
+    QSslConfiguration::setDefaultConfiguration(w.configurationTrustingPublicRoot());
+    ReportCollector reports({w.misissued.certificate}, w.misissued.key);
+    if (!reports.start())
+        qFatal("cannot listen on 127.0.0.1");
+    auto server = serve(QStringLiteral("mis-issued"), w.misissued);
+    const certpin::Policy company =
+        policy(demo::policyJson(reporting(demo::loopbackRule({w.companyRoot.certificate}), reports.uri())));
+    QNetworkAccessManager manager;
+    Rejections rejections;
+    certpin::install(&manager, company, rejections.forReplies());
+    const Outcome o = demo::fetch(manager, trustingPublicRoot(server->url()));
+    CHECK_WHY(refused(o) && o.error == QNetworkReply::OperationCanceledError, describe(o));
+    CHECK(receivedOnceClosed(*server) == 0);
+    CHECK_WHY(rejections.onlyOf(PIN_ERR_UNTRUSTED) && rejections.verdicts.size() == 1, rejections.describe());
+
+    // A pinned QSslSocket reports its violations too.
+    auto socketServer = serve(QStringLiteral("mis-issued (socket)"), w.misissued);
+    SocketClient client(w.configurationTrustingPublicRoot());
+    certpin::install(&client.socket, company, QStringLiteral("127.0.0.1"), rejections.forSocket());
+    client.run(socketServer->port());
+    CHECK(client.socket.state() == QAbstractSocket::UnconnectedState);
+    CHECK(receivedOnceClosed(*socketServer) == 0);
+
+    CHECK(reportMarker(reports));
+    const QList<collector::Received> &received = reports.received();
+    CHECK_WHY(received.size() == 3, describe(received));
+    if (received.size() == 3) {
+        checkReport(received.at(0), server->port(), "PIN_ERR_UNTRUSTED", w.misissued.certificate);
+        checkReport(received.at(1), socketServer->port(), "PIN_ERR_UNTRUSTED", w.misissued.certificate);
+        const QJsonObject report = reportOf(received.at(0));
+        CHECK(report.value(QStringLiteral("effective-expiration-date")).isNull());
+        CHECK(report.value(QStringLiteral("known-pins")).toArray().isEmpty());
+        CHECK(report.value(QStringLiteral("validated-certificate-chain")).toArray().isEmpty());
+    }
+    QSslConfiguration::setDefaultConfiguration(before);
+}
+
+void noReportWithoutViolationOrUri()
+{
+    const demo::World &w = world();
+    auto reports = collect();
+    auto company = serve(QStringLiteral("company"), w.companyServer);
+    auto misissued = serve(QStringLiteral("mis-issued"), w.misissued);
+    Rejections rejections;
+
+    // An accepted chain under a rule with a report_uri: nothing to report.
+    QNetworkAccessManager reportingManager;
+    certpin::install(
+        &reportingManager,
+        policy(demo::policyJson(reporting(demo::loopbackRule({w.companyRoot.certificate}), reports->uri()))),
+        rejections.forReplies());
+    const Outcome accepted = demo::fetch(reportingManager, demo::makeRequest(company->url()));
+    CHECK_WHY(accepted.succeeded(), describe(accepted));
+
+    // Violations of rules without a report_uri, enforced and report-only:
+    // there is no default destination.
+    QNetworkAccessManager enforced;
+    certpin::install(&enforced, policy(demo::policyJson(demo::loopbackRule({w.companyRoot.certificate}))),
+                     rejections.forReplies());
+    const Outcome refusedOne = demo::fetch(enforced, trustingPublicRoot(misissued->url()));
+    CHECK_WHY(refused(refusedOne), describe(refusedOne));
+    CHECK_WHY(rejections.onlyOf(PIN_ERR_UNTRUSTED) && rejections.verdicts.size() == 1, rejections.describe());
+    QJsonObject quietRule = demo::loopbackRule({w.companyRoot.certificate});
+    quietRule.insert(QStringLiteral("report_only"), true);
+    QNetworkAccessManager quiet;
+    certpin::install(&quiet, policy(demo::policyJson(quietRule)), rejections.forReplies());
+    const Outcome through = demo::fetch(quiet, trustingPublicRoot(misissued->url()));
+    CHECK_WHY(through.succeeded(), describe(through));
+
+    CHECK(reportMarker(*reports));
+    CHECK_WHY(reports->received().size() == 1, describe(reports->received()));
+    CHECK_WHY(reportRepliesDeleted(), QStringLiteral("a finished report reply was not deleted"));
+}
+
+void reportFailuresDropped()
+{
+    const demo::World &w = world();
+    auto failing = collect(ReportCollector::Answer::Fail);
+    auto reports = collect();
+    auto server = serve(QStringLiteral("mis-issued"), w.misissued);
+    // A collector answering 500, twice told of the same violation.
+    const certpin::Policy toFailing =
+        policy(demo::policyJson(reporting(demo::loopbackRule({w.companyRoot.certificate}), failing->uri())));
+    for (int round = 0; round < 2; ++round) {
+        QNetworkAccessManager manager;
+        certpin::install(&manager, toFailing);
+        const Outcome o = demo::fetch(manager, trustingPublicRoot(server->url()));
+        CHECK_WHY(refused(o), describe(o));
+    }
+    // A report_uri nobody listens on.
+    QTcpServer gone;
+    CHECK(gone.listen(QHostAddress(QHostAddress::LocalHost), 0));
+    const QString nowhere = QStringLiteral("http://127.0.0.1:%1/report").arg(gone.serverPort());
+    gone.close();
+    QNetworkAccessManager manager;
+    certpin::install(&manager,
+                     policy(demo::policyJson(reporting(demo::loopbackRule({w.companyRoot.certificate}), nowhere))));
+    const Outcome o = demo::fetch(manager, trustingPublicRoot(server->url()));
+    CHECK_WHY(refused(o), describe(o));
+
+    // Both failures are behind the marker: dropped, not retried, and the
+    // reports after them still go out.
+    CHECK(reportMarker(*reports));
+    CHECK_WHY(reports->received().size() == 1, describe(reports->received()));
+    CHECK_WHY(failing->received().size() == 1, describe(failing->received()));
+    CHECK_WHY(reportRepliesDeleted(), QStringLiteral("a finished report reply was not deleted"));
+}
+
 const std::map<std::string, void (*)()> cases = {
     {"verdict-api", verdictApi},
     {"self-signed-pinned", selfSignedPinned},
@@ -772,6 +1107,11 @@ const std::map<std::string, void (*)()> cases = {
     {"broken-policy-fails-closed", brokenPolicyFailsClosed},
     {"configuration-untouched", configurationUntouched},
     {"ssl-socket", sslSocket},
+    {"report-only-reported-once", reportOnlyReportedOnce},
+    {"report-only-keeps-qt-errors", reportOnlyKeepsQtErrors},
+    {"enforced-violation-reported", enforcedViolationReported},
+    {"no-report-without-violation-or-uri", noReportWithoutViolationOrUri},
+    {"report-failures-dropped", reportFailuresDropped},
 };
 
 } // namespace
