@@ -278,18 +278,7 @@ fn inspect_describes_each_certificate() {
 
 /// A policy file for one rule.
 fn policy_file(dir: &Path, name: &str, hosts: &[&str], anchors: &[&Cert], pins: &[String], extra: &str) -> String {
-    let list = |items: Vec<String>| items.join(", ");
-    let extra = if extra.is_empty() {
-        String::new()
-    } else {
-        format!(", {extra}")
-    };
-    let json = format!(
-        r#"{{"version": 1, "rules": [{{"hosts": [{}], "anchors": [{}], "pins": [{}]{extra}}}]}}"#,
-        list(hosts.iter().map(|h| js(h)).collect()),
-        list(anchors.iter().map(|a| js(&a.pem)).collect()),
-        list(pins.iter().map(|p| js(p)).collect()),
-    );
+    let json = one_rule_json(hosts, anchors, pins, extra);
     write(dir, name, json)
 }
 

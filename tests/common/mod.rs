@@ -109,22 +109,26 @@ pub fn js(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
-/// A one-rule policy; `extra` is spliced into the rule object (`"key": value, …`).
-pub fn one_rule(hosts: &[&str], anchors: &[&Cert], pins: &[String], extra: &str) -> Policy {
-    let hosts: Vec<String> = hosts.iter().map(|h| js(h)).collect();
-    let anchors: Vec<String> = anchors.iter().map(|a| js(&a.pem)).collect();
-    let pins: Vec<String> = pins.iter().map(|p| js(p)).collect();
+/// The JSON of a one-rule policy; `extra` is spliced into the rule object
+/// (`"key": value, …`).
+pub fn one_rule_json(hosts: &[&str], anchors: &[&Cert], pins: &[String], extra: &str) -> String {
+    let list = |items: Vec<String>| items.join(",");
     let extra = if extra.is_empty() {
         String::new()
     } else {
         format!(", {extra}")
     };
-    let json = format!(
+    format!(
         r#"{{"version": 1, "rules": [{{"hosts": [{}], "anchors": [{}], "pins": [{}]{extra}}}]}}"#,
-        hosts.join(","),
-        anchors.join(","),
-        pins.join(",")
-    );
+        list(hosts.iter().map(|h| js(h)).collect()),
+        list(anchors.iter().map(|a| js(&a.pem)).collect()),
+        list(pins.iter().map(|p| js(p)).collect()),
+    )
+}
+
+/// A one-rule policy, loaded; see [`one_rule_json`].
+pub fn one_rule(hosts: &[&str], anchors: &[&Cert], pins: &[String], extra: &str) -> Policy {
+    let json = one_rule_json(hosts, anchors, pins, extra);
     Policy::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{json}"))
 }
 
