@@ -86,6 +86,27 @@ struct Request {
 }
 
 impl Request {
+    /// A request without port, flags or report callback.
+    fn plain(
+        der_chain: *const u8,
+        len: usize,
+        policy: *const pin_policy,
+        host: *const c_char,
+        unix_time: Option<i64>,
+    ) -> Self {
+        Self {
+            der_chain,
+            len,
+            policy,
+            host,
+            port: 0,
+            unix_time,
+            flags_out: core::ptr::null_mut(),
+            report: None,
+            userdata: core::ptr::null_mut(),
+        }
+    }
+
     /// Runs the verification inside the panic boundary.
     ///
     /// # Safety
@@ -165,19 +186,8 @@ pub unsafe extern "C" fn pin_verify_chain(
     policy: *const pin_policy,
     host: *const c_char,
 ) -> PinResult {
-    let request = Request {
-        der_chain,
-        len,
-        policy,
-        host,
-        port: 0,
-        unix_time: None,
-        flags_out: core::ptr::null_mut(),
-        report: None,
-        userdata: core::ptr::null_mut(),
-    };
     // SAFETY: forwarded promises.
-    unsafe { request.run() }
+    unsafe { Request::plain(der_chain, len, policy, host, None).run() }
 }
 
 /// As `pin_verify_chain`, at `unix_time` (seconds since the Unix epoch)
@@ -193,19 +203,8 @@ pub unsafe extern "C" fn pin_verify_chain_at(
     host: *const c_char,
     unix_time: i64,
 ) -> PinResult {
-    let request = Request {
-        der_chain,
-        len,
-        policy,
-        host,
-        port: 0,
-        unix_time: Some(unix_time),
-        flags_out: core::ptr::null_mut(),
-        report: None,
-        userdata: core::ptr::null_mut(),
-    };
     // SAFETY: forwarded promises.
-    unsafe { request.run() }
+    unsafe { Request::plain(der_chain, len, policy, host, Some(unix_time)).run() }
 }
 
 /// The full form of `pin_verify_chain`.
