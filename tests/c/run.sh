@@ -68,7 +68,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "valgrind memcheck (shared library)"
-vg=(valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect
+vg=(valgrind --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect
   --errors-for-leak-kinds=definite,indirect)
 "${vg[@]}" "$work/test_api-shared" "$work/fixtures"
 "${vg[@]}" "$work/test_threads-shared" "$work/fixtures" $((iterations / 20))
