@@ -29,6 +29,7 @@ mod direct;
 pub mod ffi;
 pub mod host;
 mod json;
+mod key;
 pub mod message;
 pub mod pin;
 pub mod policy;

@@ -13,6 +13,7 @@ use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 use crate::cache::{CacheEntry, CacheKey};
 use crate::chain;
 use crate::host::Host;
+use crate::key;
 use crate::message;
 use crate::pin::Pin;
 use crate::policy::{Policy, Rule, UnlistedHosts};
@@ -225,11 +226,8 @@ fn evaluate(
     let pins_enforced = rule.pins_enforced_at(now);
     // From the SPKI webpki already found: parsing the whole leaf again costs
     // about 2% of an RSA verification.
-    if let Some(bits) = weak_rsa_key_bits(leaf.subject_public_key_info().as_ref()) {
-        return Err(Rejection::new(
-            PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM,
-            format!("the leaf's RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
-        ));
+    if let Some(problem) = key::leaf_key_problem(leaf.subject_public_key_info().as_ref()) {
+        return Err(Rejection::new(PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM, problem));
     }
 
     if let Some(anchor) = rule.anchors.iter().find(|a| a.der.as_ref() == certs[0]) {
@@ -288,11 +286,14 @@ fn evaluate(
                 .copied()
                 .chain(rule.anchors.iter().map(|a| a.der.as_ref()));
             if let (webpki::Error::InvalidSignatureForPublicKey, Some(bits)) =
-                (&e, issuers.filter_map(weak_rsa_bits).min())
+                (&e, issuers.filter_map(key::weak_rsa_bits).min())
             {
                 return Err(Rejection::new(
                     PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM,
-                    format!("an issuer's RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
+                    format!(
+                        "an issuer's RSA key has {bits} bits; at least {} are required",
+                        key::MIN_RSA_BITS
+                    ),
                 ));
             }
             return Err(explain_path_error(&e));
@@ -319,31 +320,6 @@ fn evaluate(
         flags,
         window: window.flatten(),
     })
-}
-
-/// The smallest RSA key certpin accepts on a path: webpki's limit for the keys
-/// that sign, applied to the leaf's key as well.
-const MIN_RSA_BITS: usize = 2048;
-
-/// The size of a certificate's RSA key, when it is under [`MIN_RSA_BITS`].
-fn weak_rsa_bits(der: &[u8]) -> Option<usize> {
-    use x509_parser::prelude::*;
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
-    weak_rsa_key_bits(cert.public_key().raw)
-}
-
-/// The size of an RSA key (SubjectPublicKeyInfo DER), when it is under [`MIN_RSA_BITS`].
-fn weak_rsa_key_bits(spki: &[u8]) -> Option<usize> {
-    use x509_parser::prelude::*;
-    let (_, spki) = SubjectPublicKeyInfo::from_der(spki).ok()?;
-    let x509_parser::public_key::PublicKey::RSA(rsa) = spki.parsed().ok()? else {
-        return None;
-    };
-    let modulus = &rsa.modulus[rsa.modulus.iter().take_while(|b| **b == 0).count()..];
-    let bits = modulus
-        .first()
-        .map_or(0, |b| modulus.len() * 8 - b.leading_zeros() as usize);
-    (bits < MIN_RSA_BITS).then_some(bits)
 }
 
 /// Whether any certificate of a verified path (leaf, intermediates, anchor)

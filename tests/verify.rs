@@ -451,3 +451,17 @@ fn cn_fallback_wildcards_as_qt() {
         assert_result(&verify(&policy, &ss.der, host, None), expected);
     }
 }
+
+#[test]
+fn leaf_key_algorithms() {
+    let ca = root("Root");
+    let policy = one_rule(&[HOST], &[&ca], &[], "");
+    for alg in [
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+        &rcgen::PKCS_ECDSA_P384_SHA384,
+        &rcgen::PKCS_ED25519,
+    ] {
+        let l = make(leaf_params(&[HOST]), Some(&ca), alg);
+        assert_result(&verify(&policy, &l.der, HOST, None), PinResult::PIN_OK);
+    }
+}
