@@ -8,69 +8,35 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use certpin::Pin;
-use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PublicKeyData,
-};
+use rcgen::{date_time_ymd, CertificateParams, ExtendedKeyUsagePurpose};
 use serde_json::{json, Value};
 
-/// A generated certificate and what signs below it.
-struct Cert {
-    der: Vec<u8>,
-    pem: String,
-    key: KeyPair,
-    params: CertificateParams,
+#[path = "../tests/common/mod.rs"]
+mod pki;
+use pki::{ca_params, leaf_params, openssl_style_params, Cert};
+
+/// `params`, valid from 2000-01-01 to 3000-01-01.
+fn dated(mut params: CertificateParams) -> CertificateParams {
+    params.not_before = date_time_ymd(2000, 1, 1);
+    params.not_after = date_time_ymd(3000, 1, 1);
+    params
 }
 
-impl Cert {
-    fn pin(&self) -> String {
-        Pin::of_spki_der(&self.key.subject_public_key_info()).to_string()
-    }
-}
-
-fn params(cn: &str, names: &[&str]) -> CertificateParams {
-    let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.not_before = date_time_ymd(2000, 1, 1);
-    p.not_after = date_time_ymd(3000, 1, 1);
-    p
-}
-
-fn ca(cn: &str) -> CertificateParams {
-    let mut p = params(cn, &[]);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    p
+/// Signs `params` with a fresh P-256 key, by `issuer` or by itself.
+fn sign(params: CertificateParams, issuer: Option<&Cert>) -> Cert {
+    pki::make(dated(params), issuer, &rcgen::PKCS_ECDSA_P256_SHA256)
 }
 
 fn server(names: &[&str], eku: ExtendedKeyUsagePurpose) -> CertificateParams {
-    let mut p = params(names[0], names);
-    p.is_ca = IsCa::ExplicitNoCa;
+    let mut p = leaf_params(names);
     p.extended_key_usages = vec![eku];
     p
-}
-
-fn sign(params: CertificateParams, issuer: Option<&Cert>) -> Cert {
-    let key = KeyPair::generate().unwrap();
-    let cert = match issuer {
-        Some(i) => params.signed_by(&key, &Issuer::from_params(&i.params, &i.key)).unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    Cert {
-        der: cert.der().to_vec(),
-        pem: cert.pem(),
-        key,
-        params,
-    }
 }
 
 /// A self-signed server certificate as `openssl req -x509 -subj /CN=<cn>`
 /// makes it: CA:TRUE, no subjectAltName, no EKU.
 fn openssl_style(cn: &str) -> Cert {
-    let mut p = params(cn, &[]);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    sign(p, None)
+    sign(openssl_style_params(cn), None)
 }
 
 /// Replaces every occurrence of `from` with `to` (same length).
@@ -119,8 +85,8 @@ fn main() {
     out.write("impostor.der", &impostor.der);
 
     // The company's private CA and its servers.
-    let root = sign(ca("Example Private Root"), None);
-    let inter = sign(ca("Example Private Intermediate"), Some(&root));
+    let root = sign(ca_params("Example Private Root"), None);
+    let inter = sign(ca_params("Example Private Intermediate"), Some(&root));
     let leaf = sign(
         server(
             &["api.example.com", "www.example.com"],
@@ -156,8 +122,8 @@ fn main() {
 
     // CVE-2016-2402: a chain from a CA the rule also trusts, issued to the
     // pinned host, with the genuinely pinned certificates appended.
-    let public_root = sign(ca("Public Root CA"), None);
-    let public_inter = sign(ca("Public Issuing CA"), Some(&public_root));
+    let public_root = sign(ca_params("Public Root CA"), None);
+    let public_inter = sign(ca_params("Public Issuing CA"), Some(&public_root));
     let attacker = sign(
         server(&["api.example.com"], ExtendedKeyUsagePurpose::ServerAuth),
         Some(&public_inter),

@@ -93,10 +93,15 @@ pub fn leaf(names: &[&str], issuer: &Cert) -> Cert {
 /// A self-signed server certificate as `openssl req -x509 -subj /CN=<cn>`
 /// makes it: basicConstraints CA:TRUE, no subjectAltName, no EKU.
 pub fn openssl_style_self_signed(cn: &str) -> Cert {
+    make(openssl_style_params(cn), None, &rcgen::PKCS_ECDSA_P256_SHA256)
+}
+
+/// Parameters of [`openssl_style_self_signed`].
+pub fn openssl_style_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name = dn(cn);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    make(p, None, &rcgen::PKCS_ECDSA_P256_SHA256)
+    p
 }
 
 /// The served chain: the certificates' DER concatenated in order.
