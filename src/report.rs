@@ -8,7 +8,7 @@
 use data_encoding::BASE64;
 use serde::Serialize;
 
-use crate::host::{Host, HostPattern};
+use crate::host::{Host, HostIndex, HostPattern};
 use crate::message;
 use crate::verify::{Verdict, Violation};
 
@@ -89,18 +89,16 @@ impl Report {
     }
 }
 
-/// The most specific of a rule's patterns that covers `host`, ranked as the
-/// policy ranks rules: exact, then the longest suffix, `*.` before `**.`,
-/// `*` last.
+/// The most specific of a rule's patterns that covers `host`, chosen by the
+/// same index that chooses the rule, so the precedence lives in one place.
 fn covering_pattern<'r>(patterns: &'r [HostPattern], host: &str) -> Option<&'r HostPattern> {
     let host = Host::parse(host).ok()?;
-    let rank = |p: &HostPattern| match p {
-        HostPattern::Exact(_) => (3, usize::MAX, 1),
-        HostPattern::OneLabel(s) => (2, s.len(), 1),
-        HostPattern::AnyDepth(s) => (2, s.len(), 0),
-        HostPattern::Everything => (1, 0, 0),
-    };
-    patterns.iter().filter(|p| p.matches(&host)).max_by_key(|p| rank(p))
+    let mut index = HostIndex::default();
+    for (i, pattern) in patterns.iter().enumerate() {
+        // A policy never holds one pattern twice in a rule; the first wins anyway.
+        let _ = index.insert(pattern, i);
+    }
+    index.lookup(&host).map(|i| &patterns[i])
 }
 
 /// A DER certificate as PEM text with 64-character lines.
