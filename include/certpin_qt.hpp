@@ -22,8 +22,18 @@
  *    reaches the application). Clearing the cache while a request is under way
  *    would strand that request forever, so it happens only when the manager has
  *    no unfinished reply; until then the second check covers reused connections.
- *  - After a rejection every unfinished reply to the same origin is aborted too:
- *    with HTTP/2 they share the rejected connection and would otherwise hang.
+ *  - After a rejection the origin (scheme, host, port) is quarantined: every
+ *    unfinished reply to it is aborted (with HTTP/2 they share the rejected
+ *    connection and would hang; with HTTP/1.1 they wait in Qt's queue for
+ *    it), and every later request to it is refused before Qt can put it on
+ *    the rejected connection, which it would do without a new handshake. The
+ *    refusal happens where Qt asks the manager's proxy factory about the
+ *    request (certpin's factory stands in front of the manager's proxy
+ *    settings; see setProxyFactory()). The quarantine ends when the
+ *    connection cache is cleared, once the manager is idle.
+ *  - Synchronous requests (QNetworkRequest::SynchronousRequestAttribute)
+ *    over TLS are refused on a pinned manager: Qt sends them without
+ *    emitting `encrypted`, so their chain cannot be checked before they go.
  *  - In `sslErrors`, Qt's errors are ignored only when certpin vouched for the
  *    chain itself (PIN_FLAG_VOUCHED: a pinned self-signed server, a private CA
  *    Qt does not know), only the errors that case explains, and a host-name error
@@ -58,6 +68,7 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEvent>
 #include <QtCore/QFile>
+#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QIODevice>
 #include <QtCore/QJsonArray>
@@ -74,6 +85,7 @@
 #include <QtCore/QThread>
 #include <QtCore/QUrl>
 #include <QtNetwork/QNetworkAccessManager>
+#include <QtNetwork/QNetworkProxy>
 #include <QtNetwork/QNetworkReply>
 #include <QtNetwork/QNetworkRequest>
 #include <QtNetwork/QSslCertificate>
@@ -356,6 +368,36 @@ private:
     QNetworkAccessManager *m_manager = nullptr;
 };
 
+/// Reads the anchor files of a policy kept in Qt resources, for
+/// pin_policy_load_json_with_reader: a relative name is taken from the
+/// policy's own resource folder, an absolute one (":/…", "/…") as it is.
+class AnchorReader {
+public:
+    explicit AnchorReader(const QString &folder) : m_folder(folder) {}
+
+    static const uint8_t *read(void *userdata, const char *path, size_t *length) noexcept
+    {
+        try {
+            auto *reader = static_cast<AnchorReader *>(userdata);
+            const QString name = QFile::decodeName(QByteArray(path));
+            const bool absolute = name.startsWith(QLatin1Char(':')) || QFileInfo(name).isAbsolute();
+            QFile file(absolute ? name : reader->m_folder + QLatin1Char('/') + name);
+            if (!file.open(QIODevice::ReadOnly))
+                return nullptr;
+            reader->m_data = file.readAll();
+            *length = static_cast<size_t>(reader->m_data.size());
+            return reinterpret_cast<const uint8_t *>(reader->m_data.constData());
+        } catch (...) {
+            return nullptr; // certpin says the file could not be read
+        }
+    }
+
+private:
+    QString m_folder;
+    /// The file last read: certpin copies it before asking for the next one.
+    QByteArray m_data;
+};
+
 } // namespace detail
 
 /// A loaded pinning policy. Copies share one immutable certpin policy, which
@@ -366,14 +408,17 @@ public:
     /// An empty policy: rejects everything.
     Policy() = default;
 
-    /// Loads a JSON policy file (anchors that are file paths are relative to
-    /// its folder). A Qt resource (":/pins.json", "qrc:/pins.json") is read
-    /// through QFile and loaded as fromJson() loads it, so its anchors belong
-    /// inline, as PEM text.
+    /// Loads a JSON policy file; anchors that are file paths are relative to
+    /// its folder. A policy in Qt resources (":/app/pins.json",
+    /// "qrc:/app/pins.json") reads its anchor files from the resources too: a
+    /// relative "certs/root.pem" is ":/app/certs/root.pem", never a file on
+    /// disk (an absolute path is the file it names).
     static Policy fromFile(const QString &path, QString *error = nullptr)
     {
-        if (path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"))) {
-            QFile file(path.startsWith(QLatin1Char(':')) ? path : path.mid(3));
+        const bool resource = path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"));
+        if (resource) {
+            const QString name = path.startsWith(QLatin1Char(':')) ? path : path.mid(3);
+            QFile file(name);
             if (!file.open(QIODevice::ReadOnly)) {
                 Policy unread;
                 unread.m_loadResult = PIN_ERR_POLICY_IO;
@@ -383,7 +428,13 @@ public:
                     *error = unread.m_loadError;
                 return unread;
             }
-            return fromJson(file.readAll(), error);
+            const QByteArray json = file.readAll();
+            detail::AnchorReader reader(QFileInfo(name).path());
+            pin_policy *loaded = nullptr;
+            const pin_result r = pin_policy_load_json_with_reader(reinterpret_cast<const uint8_t *>(json.constData()),
+                                                                  static_cast<size_t>(json.size()),
+                                                                  &detail::AnchorReader::read, &reader, &loaded);
+            return adopt(r, loaded, error);
         }
         const QByteArray encoded = QFile::encodeName(path);
         pin_policy *loaded = nullptr;
@@ -391,8 +442,9 @@ public:
         return adopt(r, loaded, error);
     }
 
-    /// Loads a JSON policy from memory (relative anchor paths are relative to
-    /// the working directory).
+    /// Loads a JSON policy from memory. It has no folder: anchor files must be
+    /// absolute paths (a relative one is refused, naming it), or give the PEM
+    /// text inline.
     static Policy fromJson(const QByteArray &json, QString *error = nullptr)
     {
         pin_policy *loaded = nullptr;
@@ -527,21 +579,89 @@ private:
     QPointer<Target> m_target;
 };
 
-inline bool isHttps(const QUrl &url)
+/// The origin a URL's connection serves: "https://host:port" (scheme and
+/// host lower case, the port always written). Qt's connection cache keys
+/// its connections by no less than this, so replies of one origin are the
+/// ones that may share a connection.
+inline QString originOf(const QUrl &url)
 {
-    return url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0;
+    QString scheme = url.scheme().toLower();
+    if (scheme.startsWith(QLatin1String("preconnect-")))
+        scheme = scheme.mid(11);
+    return scheme + QLatin1String("://") + url.host(QUrl::FullyEncoded).toLower() + QLatin1Char(':')
+        + QString::number(url.port(scheme == QLatin1String("http") ? 80 : 443));
 }
 
-/// Whether two URLs would share a connection: same scheme, host and port.
-inline bool sameOrigin(const QUrl &a, const QUrl &b)
+/// Whether `url` is fetched over TLS (preconnections included).
+inline bool isTls(const QUrl &url)
 {
-    return a.scheme().compare(b.scheme(), Qt::CaseInsensitive) == 0
-        && a.host(QUrl::FullyEncoded).compare(b.host(QUrl::FullyEncoded), Qt::CaseInsensitive) == 0
-        && a.port(443) == b.port(443);
+    const QString scheme = url.scheme();
+    return scheme.compare(QLatin1String("https"), Qt::CaseInsensitive) == 0
+        || scheme.compare(QLatin1String("preconnect-https"), Qt::CaseInsensitive) == 0;
 }
+
+/// The verdict for a request certpin cannot check.
+inline Verdict synchronousRefused()
+{
+    Verdict verdict;
+    verdict.result = PIN_ERR_REJECTED_OTHER;
+    verdict.message = QStringLiteral(
+        "PIN_ERR_REJECTED_OTHER: a synchronous request (QNetworkRequest::SynchronousRequestAttribute) cannot be "
+        "pinned: Qt sends it without the `encrypted` signal certpin checks the chain in. Make it asynchronous.");
+    return verdict;
+}
+
+/// Sets a reply's error string (QNetworkReply::setErrorString is protected).
+struct ReplyErrorText : QNetworkReply {
+    static void set(QNetworkReply *reply, const QString &text) { (reply->*(&ReplyErrorText::setErrorString))(text); }
+};
+
+class ManagerGuard;
+
+/// The proxy factory of a pinned manager: the one place where Qt asks the
+/// application about a request, synchronously and before it creates or
+/// reuses a connection for it (QNetworkReplyHttpImpl asks for the proxy of
+/// every request, and of every redirect, in the manager's thread). It answers
+/// as the manager would have without it (the proxy set on the manager, else
+/// the application's proxy factory), except for a request certpin refuses:
+/// then it offers only a proxy Qt cannot use for it, and Qt finishes the
+/// reply with an error without opening, or writing to, any connection.
+class RequestGate : public QNetworkProxyFactory {
+public:
+    RequestGate(ManagerGuard *guard, const QNetworkProxy &proxy);
+    RequestGate(const RequestGate &) = delete;
+    RequestGate &operator=(const RequestGate &) = delete;
+    ~RequestGate() override;
+
+    QList<QNetworkProxy> queryProxy(const QNetworkProxyQuery &query) override;
+
+    /// Hands the application's own factory to the gate, which asks it from
+    /// then on and deletes it when it goes.
+    void adopt(QNetworkProxyFactory *inner) { m_inner.reset(inner); }
+
+private:
+    /// Null once the guard is gone: the manager deletes its children before
+    /// its proxy factory.
+    QPointer<ManagerGuard> m_guard;
+    QNetworkProxy m_proxy;
+    std::unique_ptr<QNetworkProxyFactory> m_inner;
+};
 
 /// The pinning state of one QNetworkAccessManager, a child of it. A QObject
 /// without Q_OBJECT: it only overrides a virtual and is a context for lambdas.
+///
+/// What it guarantees, and how:
+///  - A connection is checked in `encrypted` (before any request byte) and
+///    in `sslErrors`; every reply is checked again when its headers arrive
+///    (a reused connection never emits `encrypted` again).
+///  - Once certpin rejects a connection, its origin is quarantined: every
+///    unfinished reply to it is aborted, and every later request to it is
+///    refused by the RequestGate before Qt can put it on the rejected
+///    connection (which an HTTP/2 connection, or a queued HTTP/1.1 request,
+///    would do without a new handshake). The quarantine ends when the
+///    connection cache is cleared, as soon as the manager is idle.
+///  - Synchronous requests are refused by the gate: Qt sends them without
+///    emitting `encrypted`.
 class ManagerGuard : public QObject {
 public:
     using RejectHandler = std::function<void(QNetworkReply *, const Verdict &)>;
@@ -563,6 +683,7 @@ public:
             hook(reply);
         }
         manager->installEventFilter(this);
+        guardRequests();
     }
 
     static ManagerGuard *of(QNetworkAccessManager *manager)
@@ -587,21 +708,46 @@ public:
             clearConnections();
     }
 
+    /// Sets the application's proxy factory behind the gate (see
+    /// certpin::setProxyFactory).
+    void setProxyFactory(QNetworkProxyFactory *factory)
+    {
+        guardRequests();
+        if (m_gate)
+            m_gate->adopt(factory);
+        else
+            m_manager->setProxyFactory(factory);
+    }
+
     bool eventFilter(QObject *watched, QEvent *event) override
     {
         if (watched == m_manager && event->type() == QEvent::ChildAdded) {
-            // The reply is still being constructed (only its QObject part
-            // exists), so it is hooked once control is back in the event loop,
-            // which is before any of its network events are delivered.
+            // A reply is being constructed (only its QObject part exists); Qt
+            // asks the gate about its request before the constructor returns,
+            // so the gate must be in place now (the application may have set
+            // a proxy since, which replaces it).
             QPointer<QObject> child(static_cast<QChildEvent *>(event)->child());
             if (child && child != this) {
+                guardRequests();
                 prune();
                 m_children.append(child);
+                m_constructing = child;
+                // Hooked once control is back in the event loop, which is
+                // before any of the reply's network events are delivered.
                 QMetaObject::invokeMethod(
                     this,
                     [this, child] {
-                        if (auto *reply = qobject_cast<QNetworkReply *>(child.data()))
+                        if (m_constructing == child)
+                            m_constructing.clear();
+                        if (auto *reply = qobject_cast<QNetworkReply *>(child.data())) {
                             hook(reply);
+                            // A request with a body starts later, from the
+                            // event loop: the gate refuses it then, and cannot
+                            // tell which reply it was.
+                            const auto quarantined = m_quarantine.constFind(originOf(reply->url()));
+                            if (quarantined != m_quarantine.constEnd() && !reply->isFinished())
+                                explainRefusal(reply, quarantined.value());
+                        }
                     },
                     Qt::QueuedConnection);
             }
@@ -609,7 +755,91 @@ public:
         return QObject::eventFilter(watched, event);
     }
 
+    /// The gate's question: may a request to `url` go out? When not, the
+    /// reply being made for it learns why.
+    bool refuses(const QUrl &url)
+    {
+        if (!isTls(url))
+            return false;
+        auto *reply = qobject_cast<QNetworkReply *>(m_constructing.data());
+        if (reply && reply->isFinished())
+            reply = nullptr;
+        Verdict verdict;
+        if (reply && reply->request().attribute(QNetworkRequest::SynchronousRequestAttribute).toBool()) {
+            verdict = synchronousRefused();
+        } else {
+            const auto quarantined = m_quarantine.constFind(originOf(url));
+            if (quarantined == m_quarantine.constEnd())
+                return false;
+            verdict = quarantined.value();
+        }
+        if (reply)
+            explainRefusal(reply, verdict);
+        return true;
+    }
+
+    /// Called by the gate as the manager deletes it (the application set
+    /// another proxy or proxy factory): the next reply installs a new one.
+    void gateGone(RequestGate *gate)
+    {
+        if (m_gate == gate)
+            m_gate = nullptr;
+    }
+
 private:
+    /// Puts the RequestGate in front of the manager's proxy settings, keeping
+    /// them: the proxy set on the manager is what the gate answers with.
+    void guardRequests()
+    {
+        if (m_gate && m_manager->proxyFactory() == m_gate)
+            return;
+        m_gate = nullptr;
+        if (QNetworkProxyFactory *own = m_manager->proxyFactory()) {
+            // The application's factory cannot be wrapped: the manager
+            // deletes the factory it replaces.
+            if (!m_foreignWarned) {
+                m_foreignWarned = true;
+                qWarning("certpin: %s has its own QNetworkProxyFactory %p; requests to a rejected origin and "
+                         "synchronous requests cannot be refused before they are sent. Set the factory with "
+                         "certpin::setProxyFactory() instead.",
+                         qPrintable(m_manager->objectName().isEmpty() ? QStringLiteral("a QNetworkAccessManager")
+                                                                      : m_manager->objectName()),
+                         static_cast<void *>(own));
+            }
+            return;
+        }
+        auto *gate = new RequestGate(this, m_manager->proxy());
+        m_manager->setProxyFactory(gate);
+        m_gate = gate;
+    }
+
+    /// The refused reply finishes with Qt's error (no proxy for the request),
+    /// whose text is replaced by certpin's, and the application's handler is
+    /// told just before, as for every rejection.
+    void explainRefusal(QNetworkReply *reply, const Verdict &verdict)
+    {
+        static const char *const kExplained = "certpin.refusalExplained";
+        if (reply->property(kExplained).toBool())
+            return;
+        reply->setProperty(kExplained, true);
+        auto once = std::make_shared<QMetaObject::Connection>();
+        const QPointer<QNetworkReply> guarded(reply);
+        *once = QObject::connect(
+            reply, &QNetworkReply::errorOccurred, this,
+            [this, guarded, verdict, once](QNetworkReply::NetworkError error) {
+                QObject::disconnect(*once);
+                // Only the gate's refusal: a reply whose quarantine ended
+                // before it started fails, if it fails, for its own reasons.
+                if (!guarded || error != QNetworkReply::ProxyNotFoundError)
+                    return;
+                ReplyErrorText::set(guarded.data(), verdict.message);
+                const RejectHandler onReject = m_onReject;
+                if (onReject)
+                    onReject(guarded.data(), verdict);
+            },
+            Qt::DirectConnection);
+    }
+
     void hook(QNetworkReply *reply)
     {
         QPointer<QNetworkReply> guarded(reply);
@@ -634,6 +864,8 @@ private:
 
     void onEncrypted(QNetworkReply *reply)
     {
+        if (reply->isFinished())
+            return; // refused already (a sibling of a rejected reply): Qt's thread sees the abort first
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
@@ -641,6 +873,8 @@ private:
 
     void onSslErrors(QNetworkReply *reply, const QList<QSslError> &errors)
     {
+        if (reply->isFinished())
+            return;
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
@@ -653,7 +887,7 @@ private:
     /// application yet.
     void recheck(QNetworkReply *reply)
     {
-        if (reply->isFinished() || !isHttps(reply->url()))
+        if (reply->isFinished() || !isTls(reply->url()))
             return;
         // A reply from QNetworkDiskCache has no connection and no chain: Qt
         // marks it as from the cache, or (AlwaysCache) serves it through a
@@ -666,29 +900,36 @@ private:
             reject(reply, verdict);
     }
 
-    /// Rejects the connection `reply` came on: the reply and every unfinished
-    /// reply to the same origin, which may share it (HTTP/2) and would hang.
+    /// Rejects the connection `reply` came on: quarantines its origin, then
+    /// aborts the reply and every unfinished reply to the same origin, which
+    /// may share the connection (HTTP/2) or wait for it (HTTP/1.1).
     void reject(QNetworkReply *reply, const Verdict &verdict)
     {
+        const QUrl url = reply->url();
+        Verdict quarantined = verdict;
+        quarantined.message += QStringLiteral(" (refused before it was sent: certpin rejected the connection to ")
+            + originOf(url) + QStringLiteral(" moments ago)");
+        m_quarantine.insert(originOf(url), quarantined);
         QList<QPointer<QNetworkReply>> doomed{QPointer<QNetworkReply>(reply)};
-        const QUrl origin = reply->url();
         for (const QPointer<QObject> &child : m_children) {
             auto *other = qobject_cast<QNetworkReply *>(child.data());
-            if (other && other != reply && !other->isFinished() && sameOrigin(other->url(), origin))
+            if (other && other != reply && !other->isFinished() && originOf(other->url()) == originOf(url))
                 doomed.append(QPointer<QNetworkReply>(other));
         }
         // The rejected connection may still be cached (an HTTP/2 connection
         // outlives its aborted streams): drop it once nothing is under way.
         m_clearPending = true;
         // The handler runs first, so that the application's `finished` slot,
-        // which abort() calls, can already see what the handler recorded.
+        // which abort() calls, can already see what the handler recorded. A
+        // request the handler or that slot makes to the origin is refused by
+        // the gate.
         const RejectHandler onReject = m_onReject;
         for (const QPointer<QNetworkReply> &r : doomed) {
             if (!r || r->isFinished())
                 continue;
             const AbortOnExit<QNetworkReply> abort(r.data());
             if (onReject)
-                onReject(r.data(), verdict);
+                onReject(r.data(), r == reply ? verdict : quarantined);
         }
         scheduleClear();
     }
@@ -725,21 +966,53 @@ private:
             Qt::QueuedConnection);
     }
 
+    /// Closes every connection of the manager; a rejected one is gone with
+    /// them, and with it the reason for its quarantine.
     void clearConnections()
     {
         m_clearPending = false;
         m_manager->clearConnectionCache();
+        m_quarantine.clear();
     }
 
     QNetworkAccessManager *m_manager;
     Policy m_policy;
     RejectHandler m_onReject;
+    /// The manager's proxy factory while it is ours (the manager owns it).
+    RequestGate *m_gate = nullptr;
+    bool m_foreignWarned = false;
+    /// The reply being constructed, whose request the gate is asked about.
+    QPointer<QObject> m_constructing;
+    /// Rejected origins and the verdict that rejected each.
+    QHash<QString, Verdict> m_quarantine;
     /// The manager's children seen since pinning was installed; the replies
     /// among them are the ones pinning watches.
     QList<QPointer<QObject>> m_children;
     bool m_clearPending = false;
     bool m_clearScheduled = false;
 };
+
+inline RequestGate::RequestGate(ManagerGuard *guard, const QNetworkProxy &proxy) : m_guard(guard), m_proxy(proxy) {}
+
+inline RequestGate::~RequestGate()
+{
+    if (ManagerGuard *guard = m_guard.data())
+        guard->gateGone(this);
+}
+
+inline QList<QNetworkProxy> RequestGate::queryProxy(const QNetworkProxyQuery &query)
+{
+    if (m_guard && m_guard->refuses(query.url())) {
+        // Neither a tunnel nor an HTTP caching proxy: Qt finds no usable
+        // proxy and fails the request ("No suitable proxy found") at once.
+        return {QNetworkProxy(QNetworkProxy::FtpCachingProxy)};
+    }
+    if (m_inner)
+        return m_inner->queryProxy(query);
+    if (m_proxy.type() == QNetworkProxy::DefaultProxy)
+        return QNetworkProxyFactory::proxyForQuery(query);
+    return {m_proxy};
+}
 
 /// The pinning state of one QSslSocket, a child of it.
 class SocketGuard : public QObject {
@@ -769,10 +1042,9 @@ public:
         return nullptr;
     }
 
-    void setPolicy(const Policy &policy, const QString &host, RejectHandler onReject)
+    void setPolicy(const Policy &policy, RejectHandler onReject)
     {
         m_policy = policy;
-        m_host = host;
         m_onReject = std::move(onReject);
         // Installed on a socket that is already encrypted: judge it now.
         if (m_socket->isEncrypted())
@@ -780,9 +1052,13 @@ public:
     }
 
 private:
+    /// The chain checked for the name the socket verifies in this handshake:
+    /// the one it was given to verify, else the one it connected to. A
+    /// socket may connect to many hosts in its life.
     Verdict verify() const
     {
-        return m_policy.verify(m_socket->peerCertificateChain(), m_host, m_socket->peerPort());
+        const QString name = m_socket->peerVerifyName().isEmpty() ? m_socket->peerName() : m_socket->peerVerifyName();
+        return m_policy.verify(m_socket->peerCertificateChain(), name, m_socket->peerPort());
     }
 
     void check()
@@ -811,7 +1087,6 @@ private:
 
     QSslSocket *m_socket;
     Policy m_policy;
-    QString m_host;
     RejectHandler m_onReject;
 };
 
@@ -832,19 +1107,48 @@ inline void install(QNetworkAccessManager *manager, const Policy &policy,
     guard->setPolicy(policy, std::move(onReject));
 }
 
-/// Pins one socket to `policy`; `host` is the name the application connects
-/// to. Install before connecting the application's own `encrypted` slots and
-/// before the handshake; installing again replaces the policy. On a rejection
-/// `onReject` is called (it must not block) and the socket is aborted.
-inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
-                    std::function<void(const Verdict &)> onReject = {})
+/// Pins one socket to `policy`. Each handshake is judged for the name the
+/// socket verifies then (its peerVerifyName(), else the host it connected
+/// to), so a socket reconnected elsewhere falls under that host's rule.
+/// Install before connecting the application's own `encrypted` slots and
+/// before the handshake; installing again replaces the policy. On a
+/// rejection `onReject` is called (it must not block) and the socket is
+/// aborted.
+inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject = {})
 {
     if (!socket)
         return;
     detail::SocketGuard *guard = detail::SocketGuard::of(socket);
     if (!guard)
         guard = new detail::SocketGuard(socket);
-    guard->setPolicy(policy, host, std::move(onReject));
+    guard->setPolicy(policy, std::move(onReject));
+}
+
+/// The form of certpin 0.1, which took the host to judge. `host` is no
+/// longer used: a socket is judged for the name it verifies at each
+/// handshake (see above), since a fixed host let a socket reconnected to
+/// another host be judged by the wrong rule.
+inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
+                    std::function<void(const Verdict &)> onReject = {})
+{
+    Q_UNUSED(host)
+    install(socket, policy, std::move(onReject));
+}
+
+/// Sets a proxy factory on a pinned manager. QNetworkAccessManager deletes
+/// the factory it replaces, so certpin's, which refuses requests to a
+/// rejected origin before Qt can send them, must ask the application's
+/// instead of being replaced by it: use this in place of
+/// `manager->setProxyFactory(factory)` once certpin is installed. Takes
+/// ownership of `factory`, as Qt does.
+inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory)
+{
+    if (!manager)
+        return;
+    if (detail::ManagerGuard *guard = detail::ManagerGuard::of(manager))
+        guard->setProxyFactory(factory);
+    else
+        manager->setProxyFactory(factory);
 }
 
 } // namespace certpin
