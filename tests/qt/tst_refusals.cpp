@@ -134,6 +134,8 @@ private Q_SLOTS:
 
     void followUpRequest_data();
     void followUpRequest();
+    void siblings_data();
+    void siblings();
     void synchronousRequest_data();
     void synchronousRequest();
     void socketJudgedByTheNameItVerifies();
@@ -234,6 +236,52 @@ void Refusals::followUpRequest()
             QTRY_COMPARE_WITH_TIMEOUT(server->openConnections(), 0, 5000);
             QVERIFY2(server->requestBytes() == 0, seen(*server).constData());
             QCOMPARE(server->bytesReceived(), qint64(0));
+        }
+    }
+}
+
+void Refusals::siblings_data()
+{
+    QTest::addColumn<bool>("http2");
+    QTest::newRow("http/1.1") << false;
+    QTest::newRow("h2") << true;
+}
+
+/// Several requests to the rogue at once: over HTTP/1.1 they open several
+/// connections or wait in Qt's queue for one; over HTTP/2 they share one.
+/// Every one is refused, none hangs, and none is sent.
+void Refusals::siblings()
+{
+    QFETCH(bool, http2);
+    const demo::World &w = world();
+    for (const bool rogue : {true, false}) {
+        auto server = serve(QStringLiteral("server"), rogue ? w.misissued : w.companyServer, http2);
+        QNetworkAccessManager manager;
+        Rejections rejections;
+        certpin::install(&manager, companyPolicy(), rejections.handler());
+        std::vector<std::unique_ptr<Pending>> replies;
+        for (int i = 0; i < 8; ++i)
+            replies.emplace_back(new Pending(send(manager, server->url(QStringLiteral("/%1").arg(i)), http2, i % 2)));
+        QList<Pending *> all;
+        for (const auto &p : replies)
+            all.append(p.get());
+        QVERIFY2(demo::waitAll(all, 10000), "a sibling request never finished (a hang)");
+        for (const Pending *p : all) {
+            if (rogue)
+                QVERIFY2(refused(p->outcome()), qPrintable(describe(p->outcome())));
+            else
+                QVERIFY2(p->outcome().succeeded() && p->outcome().body == server->body(),
+                         qPrintable(describe(p->outcome())));
+        }
+        if (rogue) {
+            QVERIFY(rejections.allOf(PIN_ERR_UNTRUSTED));
+            QCOMPARE(rejections.verdicts.size(), 8);
+            QTRY_COMPARE_WITH_TIMEOUT(server->openConnections(), 0, 5000);
+            QVERIFY2(server->requestBytes() == 0, seen(*server).constData());
+            QCOMPARE(server->bytesReceived(), qint64(0));
+        } else {
+            QVERIFY(rejections.verdicts.isEmpty());
+            QCOMPARE(server->requests(), 8);
         }
     }
 }
