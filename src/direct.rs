@@ -113,7 +113,12 @@ pub(crate) fn evaluate(
 }
 
 /// SAN when the certificate has a DNS or IP SAN; the subject CN otherwise.
-fn name_matches(der: &[u8], cert: &X509Certificate<'_>, leaf: &EndEntityCert<'_>, host: &Host) -> Result<(), Box<Rejection>> {
+fn name_matches(
+    der: &[u8],
+    cert: &X509Certificate<'_>,
+    leaf: &EndEntityCert<'_>,
+    host: &Host,
+) -> Result<(), Box<Rejection>> {
     let has_name_san = matches!(cert.subject_alternative_name(), Ok(Some(san))
         if san.value.general_names.iter().any(|n| matches!(n, GeneralName::DNSName(_) | GeneralName::IPAddress(_))));
     if has_name_san {

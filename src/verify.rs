@@ -303,7 +303,13 @@ fn evaluate(
     let mut flags = flags::VOUCHED;
     if rule.verify_hostname {
         let name_check = leaf.verify_is_valid_for_subject_name(&host.server_name());
-        if let Err(e) = name_check.or_else(|e| if mapped_ip_listed(host, certs[0], &path) { Ok(()) } else { Err(e) }) {
+        if let Err(e) = name_check.or_else(|e| {
+            if mapped_ip_listed(host, certs[0], &path) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }) {
             let validated = path_der(rule, &path);
             let mut r = Rejection::new(map_error(&e), format!("the leaf is not valid for host {host}"));
             r.unsent_anchor = unsent_anchor(certs, &validated);

@@ -139,6 +139,7 @@ private Q_SLOTS:
     void synchronousRequest_data();
     void synchronousRequest();
     void socketJudgedByTheNameItVerifies();
+    void ipv4MappedAddress();
     void resourcePolicyReadsItsOwnAnchors();
     void underLoad_data();
     void underLoad();
@@ -443,6 +444,39 @@ void Refusals::socketJudgedByTheNameItVerifies()
     QVERIFY(!client.refusedAt(QStringLiteral("127.0.0.1"), company->port()));
     QVERIFY(client.socket.isEncrypted());
     QTRY_VERIFY_WITH_TIMEOUT(company->requestBytes() > 0, 5000);
+}
+
+/// "[::ffff:127.0.0.1]" is 127.0.0.1: it falls under 127.0.0.1's rule, never
+/// under a broader one.
+void Refusals::ipv4MappedAddress()
+{
+    const demo::World &w = world();
+    auto rogue = serve(QStringLiteral("rogue"), w.misissued, false);
+    auto company = serve(QStringLiteral("company"), w.companyServer, false);
+    QJsonObject strict = demo::loopbackRule({w.companyRoot.certificate});
+    QJsonObject everything = demo::loopbackRule({w.publicRoot.certificate});
+    everything.insert(QStringLiteral("hosts"), QJsonArray{QStringLiteral("*")});
+    QJsonObject document{{QStringLiteral("version"), 1}, {QStringLiteral("rules"), QJsonArray{strict, everything}}};
+    QString error;
+    const certpin::Policy policy = certpin::Policy::fromJson(QJsonDocument(document).toJson(), &error);
+    QVERIFY2(policy.isValid(), qPrintable(error));
+
+    for (const QString &host : {QStringLiteral("127.0.0.1"), QStringLiteral("[::ffff:127.0.0.1]")}) {
+        QNetworkAccessManager manager;
+        Rejections rejections;
+        certpin::install(&manager, policy, rejections.handler());
+        const QString url = QStringLiteral("https://%1:%2/").arg(host).arg(rogue->port());
+        const Outcome o = demo::fetch(manager, request(url, false), 5000);
+        QVERIFY2(refused(o), qPrintable(host + QStringLiteral(": ") + describe(o)));
+        QVERIFY2(rejections.allOf(PIN_ERR_UNTRUSTED), qPrintable(host));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(rogue->openConnections(), 0, 5000);
+    QCOMPARE(rogue->requestBytes(), qint64(0));
+
+    QNetworkAccessManager manager;
+    certpin::install(&manager, policy);
+    const Outcome o = demo::fetch(manager, demo::makeRequest(company->url()), 5000);
+    QVERIFY2(o.succeeded() && o.body == company->body(), qPrintable(describe(o)));
 }
 
 /// A policy in Qt resources names its anchor as "certs/company-root.pem":
