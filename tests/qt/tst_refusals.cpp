@@ -119,6 +119,20 @@ struct Rejections {
     }
 };
 
+/// Qt's warnings of a reply given two errors ("QNetworkReplyImplPrivate::error:
+/// Internal problem, this method must only be called once"): a refusal
+/// aborts once, and only where Qt does not fail the reply itself.
+int doubleErrors = 0;
+QtMessageHandler qtTestHandler = nullptr;
+
+void countDoubleErrors(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (message.contains(QLatin1String("must only be called once")))
+        ++doubleErrors;
+    if (qtTestHandler)
+        qtTestHandler(type, context, message);
+}
+
 /// Where the follow-up request is made after the first one is refused.
 enum class From { FinishedSlot, OnReject, LaterWhileBusy };
 
@@ -130,7 +144,16 @@ class Refusals : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase() { (void)world(); }
+    void initTestCase()
+    {
+        (void)world();
+        qtTestHandler = qInstallMessageHandler(countDoubleErrors);
+    }
+    void init() { doubleErrors = 0; }
+    void cleanup() { QCOMPARE(doubleErrors, 0); }
+
+    void impostorInSslErrors_data();
+    void impostorInSslErrors();
 
     void followUpRequest_data();
     void followUpRequest();
@@ -144,6 +167,46 @@ private Q_SLOTS:
     void underLoad_data();
     void underLoad();
 };
+
+void Refusals::impostorInSslErrors_data()
+{
+    QTest::addColumn<bool>("http2");
+    QTest::newRow("http/1.1") << false;
+    QTest::newRow("h2") << true;
+}
+
+/// A self-signed impostor of the pinned self-signed server: Qt reports it in
+/// `sslErrors`, where certpin refuses it; the handshake never completes, and
+/// a request made right after is refused too.
+void Refusals::impostorInSslErrors()
+{
+    QFETCH(bool, http2);
+    const demo::World &w = world();
+    const certpin::Policy pinned = certpin::Policy::fromPem(w.selfSigned.pem());
+    QVERIFY(pinned.isValid());
+    for (const bool impostor : {true, false}) {
+        auto server = serve(QStringLiteral("self-signed"), impostor ? w.strangerSelfSigned : w.selfSigned, http2);
+        QNetworkAccessManager manager;
+        Rejections rejections;
+        certpin::install(&manager, pinned, rejections.handler());
+        Pending first(manager.get(demo::makeRequest(server->url(QStringLiteral("/first")), http2)));
+        QVERIFY2(demo::waitAll({&first}, 5000), "the first request never finished");
+        Pending second(manager.get(demo::makeRequest(server->url(QStringLiteral("/second")), http2)));
+        QVERIFY2(demo::waitAll({&second}, 5000), "the second request never finished");
+        if (impostor) {
+            QVERIFY2(refused(first.outcome()) && refused(second.outcome()),
+                     qPrintable(describe(first.outcome()) + QStringLiteral(" / ") + describe(second.outcome())));
+            QVERIFY2(rejections.allOf(PIN_ERR_UNTRUSTED), qPrintable(QString::number(rejections.verdicts.size())));
+            QTRY_COMPARE_WITH_TIMEOUT(server->openConnections(), 0, 5000);
+            QVERIFY2(server->requestBytes() == 0, seen(*server).constData());
+            QCOMPARE(server->bytesReceived(), qint64(0));
+        } else {
+            QVERIFY2(first.outcome().succeeded() && second.outcome().succeeded(),
+                     qPrintable(describe(first.outcome()) + QStringLiteral(" / ") + describe(second.outcome())));
+            QVERIFY(rejections.verdicts.isEmpty());
+        }
+    }
+}
 
 void Refusals::followUpRequest_data()
 {
