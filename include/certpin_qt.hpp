@@ -61,24 +61,17 @@
 
 #include <certpin.h>
 
+#include "certpin_qt_report.hpp"
+
 #include <QtCore/QByteArray>
 #include <QtCore/QChildEvent>
-#include <QtCore/QCoreApplication>
-#include <QtCore/QCryptographicHash>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QEvent>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QIODevice>
-#include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
-#include <QtCore/QJsonObject>
-#include <QtCore/QJsonValue>
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
-#include <QtCore/QMutex>
-#include <QtCore/QMutexLocker>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QString>
@@ -126,6 +119,83 @@ struct Verdict {
     QString resultName() const { return QString::fromLatin1(pin_result_name(static_cast<int>(result))); }
 };
 
+/// A loaded pinning policy. Copies share one immutable certpin policy, which
+/// may be used from any thread. A policy that failed to load rejects every
+/// chain with the error of the load: pinning fails closed.
+class Policy {
+public:
+    /// An empty policy: rejects everything.
+    Policy() = default;
+
+    /// Loads a JSON policy file; anchors that are file paths are relative to
+    /// its folder. A policy in Qt resources (":/app/pins.json",
+    /// "qrc:/app/pins.json") reads its anchor files from the resources too: a
+    /// relative "certs/root.pem" is ":/app/certs/root.pem", never a file on
+    /// disk (an absolute path is the file it names).
+    static Policy fromFile(const QString &path, QString *error = nullptr);
+
+    /// Loads a JSON policy from memory. It has no folder: anchor files must be
+    /// absolute paths (a relative one is refused, naming it), or give the PEM
+    /// text inline.
+    static Policy fromJson(const QByteArray &json, QString *error = nullptr);
+
+    /// The quick policy: every host, trust exactly the certificates in this
+    /// PEM text and nothing else.
+    static Policy fromPem(const QByteArray &pem, QString *error = nullptr);
+
+    /// Whether the policy loaded.
+    bool isValid() const noexcept { return m_policy != nullptr; }
+    /// Why the policy did not load ("PIN_ERR_…: detail"); empty when it did.
+    QString errorString() const { return isValid() ? QString() : m_loadError; }
+    /// The certpin handle, for the C API; null when the policy did not load.
+    const pin_policy *handle() const noexcept { return m_policy.get(); }
+
+    /// Verifies the chain a server presented (leaf first, as Qt's
+    /// peerCertificateChain() gives it) for `host`, the name the application
+    /// connected to. `port` only goes into violation reports. A violation of
+    /// a rule with a `report_uri` (enforced or report-only) is posted there
+    /// from the application's main thread, later: this call never waits for it.
+    Verdict verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port = 0) const;
+
+private:
+    static Policy adopt(pin_result result, pin_policy *loaded, QString *error);
+
+    std::shared_ptr<pin_policy> m_policy;
+    pin_result m_loadResult = PIN_ERR_NULL_ARGUMENT;
+    QString m_loadError = QStringLiteral("PIN_ERR_NULL_ARGUMENT: no pinning policy was loaded");
+};
+
+/// Pins every HTTPS request of `manager` to `policy`; installing again
+/// replaces the policy. `onReject` is called (from a slot Qt's network thread
+/// waits for: it must not block) for each reply refused, just before it is
+/// aborted.
+inline void install(QNetworkAccessManager *manager, const Policy &policy,
+                    std::function<void(QNetworkReply *, const Verdict &)> onReject = {});
+
+/// Pins one socket to `policy`. Each handshake is judged for the name the
+/// socket verifies then (its peerVerifyName(), else the host it connected
+/// to), so a socket reconnected elsewhere falls under that host's rule.
+/// Install before connecting the application's own `encrypted` slots and
+/// before the handshake; installing again replaces the policy. On a
+/// rejection `onReject` is called (it must not block) and the socket is
+/// aborted.
+inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject = {});
+
+/// The form of certpin 0.1, which took the host to judge. `host` is no
+/// longer used: a socket is judged for the name it verifies at each
+/// handshake (see above), since a fixed host let a socket reconnected to
+/// another host be judged by the wrong rule.
+inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
+                    std::function<void(const Verdict &)> onReject = {});
+
+/// Sets a proxy factory on a pinned manager. QNetworkAccessManager deletes
+/// the factory it replaces, so certpin's, which refuses requests to a
+/// rejected origin before Qt can send them, must ask the application's
+/// instead of being replaced by it: use this in place of
+/// `manager->setProxyFactory(factory)` once certpin is installed. Takes
+/// ownership of `factory`, as Qt does.
+inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory);
+
 namespace detail {
 
 /// The message of this thread's last failed certpin call.
@@ -156,217 +226,6 @@ inline QByteArray hostArgument(const QString &host)
     return h.toLatin1();
 }
 
-/// Sends RFC 7469 violation reports to the `report_uri` of the rule that was
-/// violated. One per process, living in the application's main thread; its
-/// QNetworkAccessManager is its own, made when the first report goes out, and
-/// pinning is never installed on it: a report about a blocked host must get
-/// out. A QObject without Q_OBJECT: a context for queued calls.
-///
-/// The report callback runs inside Qt's TLS slots, where Qt's network thread
-/// waits: it only copies the report and queues it. Everything else happens
-/// later, in the reporter's thread:
-///  - an identical report (same URI, host, port, served chain and result) is
-///    sent at most once per kQuietMs, remembered in a bounded table; the key
-///    is recorded when the report is queued, so a failed post is not retried;
-///  - reports go out one at a time, in order, each bounded by kTimeoutMs, and
-///    at most kMaxQueued wait: a flood of distinct violations cannot grow
-///    memory or connections without bound;
-///  - a failure is dropped quietly; every reply is deleted once finished.
-class Reporter : public QObject {
-public:
-    /// The reporter's object name; it is a child of QCoreApplication.
-    static constexpr const char *kName = "certpin::Reporter";
-    /// The object name of the reporter's QNetworkAccessManager.
-    static constexpr const char *kManagerName = "certpin::ReportManager";
-    /// How long an identical report is not sent again: a day, as browsers did
-    /// for HPKP reports.
-    static constexpr qint64 kQuietMs = qint64(24) * 60 * 60 * 1000;
-    /// How many distinct reports are remembered for kQuietMs.
-    static constexpr int kMaxRemembered = 1024;
-    /// How many reports may wait to be sent; beyond that they are dropped.
-    static constexpr int kMaxQueued = 64;
-    /// How long one post may take.
-    static constexpr int kTimeoutMs = 30000;
-
-    /// A pin_report_fn. Runs inside Qt's TLS slots: copies and queues, never
-    /// blocks, never throws into certpin.
-    static void queue(void *, const char *uri, const char *report, size_t length) noexcept
-    {
-        try {
-            if (!uri || !report || length > static_cast<size_t>(std::numeric_limits<int>::max()))
-                return;
-            dispatch(QByteArray(uri), QByteArray(report, static_cast<int>(length)));
-        } catch (...) {
-            // A report that cannot even be copied is dropped: reporting never
-            // changes the verdict.
-        }
-    }
-
-    ~Reporter() override
-    {
-        const QMutexLocker lock(&mutex());
-        if (current() == this)
-            current() = nullptr;
-    }
-
-private:
-    struct Queued {
-        QByteArray uri;
-        QByteArray report;
-    };
-
-    Reporter() : QObject(nullptr)
-    {
-        setObjectName(QLatin1String(kName));
-        m_clock.start();
-    }
-
-    static QMutex &mutex()
-    {
-        static QMutex instanceMutex;
-        return instanceMutex;
-    }
-    static Reporter *&current()
-    {
-        static Reporter *instance = nullptr;
-        return instance;
-    }
-
-    /// Hands a report to the reporter's thread, making the reporter first if
-    /// there is none.
-    static void dispatch(const QByteArray &uri, const QByteArray &report)
-    {
-        QCoreApplication *application = QCoreApplication::instance();
-        if (!application)
-            return;
-        const QMutexLocker lock(&mutex());
-        Reporter *reporter = current();
-        if (!reporter) {
-            // Made in the thread of a slot, it lives where the application
-            // does, and goes first when the application goes: a network
-            // manager outliving QCoreApplication makes Qt complain at exit.
-            reporter = new Reporter;
-            if (reporter->thread() != application->thread())
-                reporter->moveToThread(application->thread()); // adopted in accept()
-            else
-                reporter->setParent(application);
-            current() = reporter;
-            qAddPostRoutine(&Reporter::destroy);
-        }
-        // Under the lock: the reporter cannot be deleted before the call is
-        // queued, and a queued call dies with its object.
-        QMetaObject::invokeMethod(
-            reporter, [reporter, uri, report] { reporter->accept(uri, report); }, Qt::QueuedConnection);
-    }
-
-    /// What makes two reports identical: the URI, the host, the port, the
-    /// served chain and the result; never the time.
-    static QByteArray keyOf(const QByteArray &uri, const QByteArray &report)
-    {
-        QCryptographicHash hash(QCryptographicHash::Sha256);
-        const auto add = [&hash](const QByteArray &part) {
-            hash.addData(QByteArray::number(part.size()) + ':');
-            hash.addData(part);
-        };
-        add(uri);
-        const QJsonDocument document = QJsonDocument::fromJson(report);
-        if (!document.isObject()) {
-            add(report);
-            return hash.result();
-        }
-        const QJsonObject fields = document.object();
-        add(fields.value(QLatin1String("hostname")).toString().toUtf8());
-        add(QByteArray::number(fields.value(QLatin1String("port")).toInt()));
-        add(fields.value(QLatin1String("certpin-result")).toString().toUtf8());
-        const QJsonArray served = fields.value(QLatin1String("served-certificate-chain")).toArray();
-        for (const QJsonValue certificate : served)
-            add(certificate.toString().toUtf8());
-        return hash.result();
-    }
-
-    /// Runs as QCoreApplication is destroyed, in its thread.
-    static void destroy()
-    {
-        Reporter *reporter = nullptr;
-        {
-            const QMutexLocker lock(&mutex());
-            reporter = current();
-        }
-        delete reporter;
-    }
-
-    void accept(const QByteArray &uri, const QByteArray &report)
-    {
-        QCoreApplication *application = QCoreApplication::instance();
-        if (!parent() && application && application->thread() == thread())
-            setParent(application);
-        const QByteArray key = keyOf(uri, report);
-        const qint64 now = m_clock.elapsed();
-        const auto sent = m_sent.constFind(key);
-        if (sent != m_sent.constEnd() && now - sent.value() < kQuietMs)
-            return;
-        if (m_queue.size() >= kMaxQueued)
-            return; // dropped, and not remembered: a later one may go
-        remember(key, now);
-        m_queue.append(Queued{uri, report});
-        sendNext();
-    }
-
-    void remember(const QByteArray &key, qint64 now)
-    {
-        if (m_sent.size() >= kMaxRemembered && !m_sent.contains(key)) {
-            for (auto it = m_sent.begin(); it != m_sent.end();) {
-                if (now - it.value() >= kQuietMs)
-                    it = m_sent.erase(it);
-                else
-                    ++it;
-            }
-            if (m_sent.size() >= kMaxRemembered) {
-                auto oldest = m_sent.begin();
-                for (auto it = m_sent.begin(); it != m_sent.end(); ++it) {
-                    if (it.value() < oldest.value())
-                        oldest = it;
-                }
-                m_sent.erase(oldest);
-            }
-        }
-        m_sent.insert(key, now);
-    }
-
-    void sendNext()
-    {
-        while (!m_sending && !m_queue.isEmpty()) {
-            const Queued next = m_queue.takeFirst();
-            const QUrl target(QString::fromUtf8(next.uri), QUrl::StrictMode);
-            const QString scheme = target.scheme().toLower();
-            if (!target.isValid() || (scheme != QLatin1String("https") && scheme != QLatin1String("http")))
-                continue;
-            if (!m_manager) {
-                m_manager = new QNetworkAccessManager(this);
-                m_manager->setObjectName(QLatin1String(kManagerName));
-            }
-            QNetworkRequest request(target);
-            request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
-            request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
-            request.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
-            request.setTransferTimeout(kTimeoutMs);
-            QNetworkReply *reply = m_manager->post(request, next.report);
-            m_sending = true;
-            QObject::connect(reply, &QNetworkReply::finished, this, [this, reply] {
-                reply->deleteLater();
-                m_sending = false;
-                sendNext();
-            });
-        }
-    }
-
-    QElapsedTimer m_clock;
-    /// Report key -> when it was last queued (m_clock).
-    QHash<QByteArray, qint64> m_sent;
-    QList<Queued> m_queue;
-    bool m_sending = false;
-    QNetworkAccessManager *m_manager = nullptr;
-};
 
 /// Reads the anchor files of a policy kept in Qt resources, for
 /// pin_policy_load_json_with_reader: a relative name is taken from the
@@ -397,130 +256,6 @@ private:
     /// The file last read: certpin copies it before asking for the next one.
     QByteArray m_data;
 };
-
-} // namespace detail
-
-/// A loaded pinning policy. Copies share one immutable certpin policy, which
-/// may be used from any thread. A policy that failed to load rejects every
-/// chain with the error of the load: pinning fails closed.
-class Policy {
-public:
-    /// An empty policy: rejects everything.
-    Policy() = default;
-
-    /// Loads a JSON policy file; anchors that are file paths are relative to
-    /// its folder. A policy in Qt resources (":/app/pins.json",
-    /// "qrc:/app/pins.json") reads its anchor files from the resources too: a
-    /// relative "certs/root.pem" is ":/app/certs/root.pem", never a file on
-    /// disk (an absolute path is the file it names).
-    static Policy fromFile(const QString &path, QString *error = nullptr)
-    {
-        const bool resource = path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"));
-        if (resource) {
-            const QString name = path.startsWith(QLatin1Char(':')) ? path : path.mid(3);
-            QFile file(name);
-            if (!file.open(QIODevice::ReadOnly)) {
-                Policy unread;
-                unread.m_loadResult = PIN_ERR_POLICY_IO;
-                unread.m_loadError = QStringLiteral("the pinning policy did not load: PIN_ERR_POLICY_IO: ") + path
-                    + QStringLiteral(": ") + file.errorString();
-                if (error)
-                    *error = unread.m_loadError;
-                return unread;
-            }
-            const QByteArray json = file.readAll();
-            detail::AnchorReader reader(QFileInfo(name).path());
-            pin_policy *loaded = nullptr;
-            const pin_result r = pin_policy_load_json_with_reader(reinterpret_cast<const uint8_t *>(json.constData()),
-                                                                  static_cast<size_t>(json.size()),
-                                                                  &detail::AnchorReader::read, &reader, &loaded);
-            return adopt(r, loaded, error);
-        }
-        const QByteArray encoded = QFile::encodeName(path);
-        pin_policy *loaded = nullptr;
-        const pin_result r = pin_policy_load_file(encoded.constData(), &loaded);
-        return adopt(r, loaded, error);
-    }
-
-    /// Loads a JSON policy from memory. It has no folder: anchor files must be
-    /// absolute paths (a relative one is refused, naming it), or give the PEM
-    /// text inline.
-    static Policy fromJson(const QByteArray &json, QString *error = nullptr)
-    {
-        pin_policy *loaded = nullptr;
-        const pin_result r = pin_policy_load_json(reinterpret_cast<const uint8_t *>(json.constData()),
-                                                  static_cast<size_t>(json.size()), &loaded);
-        return adopt(r, loaded, error);
-    }
-
-    /// The quick policy: every host, trust exactly the certificates in this
-    /// PEM text and nothing else.
-    static Policy fromPem(const QByteArray &pem, QString *error = nullptr)
-    {
-        pin_policy *loaded = nullptr;
-        const pin_result r = pin_policy_load_pem(reinterpret_cast<const uint8_t *>(pem.constData()),
-                                                 static_cast<size_t>(pem.size()), &loaded);
-        return adopt(r, loaded, error);
-    }
-
-    /// Whether the policy loaded.
-    bool isValid() const noexcept { return m_policy != nullptr; }
-    /// Why the policy did not load ("PIN_ERR_…: detail"); empty when it did.
-    QString errorString() const { return isValid() ? QString() : m_loadError; }
-    /// The certpin handle, for the C API; null when the policy did not load.
-    const pin_policy *handle() const noexcept { return m_policy.get(); }
-
-    /// Verifies the chain a server presented (leaf first, as Qt's
-    /// peerCertificateChain() gives it) for `host`, the name the application
-    /// connected to. `port` only goes into violation reports. A violation of
-    /// a rule with a `report_uri` (enforced or report-only) is posted there
-    /// from the application's main thread, later: this call never waits for it.
-    Verdict verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port = 0) const
-    {
-        Verdict verdict;
-        if (!m_policy) {
-            verdict.result = m_loadResult;
-            verdict.message = m_loadError;
-            return verdict;
-        }
-        QByteArray der;
-        for (const QSslCertificate &certificate : chain)
-            der += certificate.toDer();
-        const QByteArray name = detail::hostArgument(host);
-        uint32_t flags = 0;
-        verdict.result = pin_verify_chain_ex(reinterpret_cast<const uint8_t *>(der.constData()),
-                                             static_cast<size_t>(der.size()), m_policy.get(), name.constData(),
-                                             port, -1, &flags, &detail::Reporter::queue, nullptr);
-        verdict.flags = flags;
-        if (!verdict.ok() || (flags & static_cast<uint32_t>(PIN_FLAG_REPORT_ONLY)) != 0)
-            verdict.message = detail::lastError();
-        return verdict;
-    }
-
-private:
-    static Policy adopt(pin_result result, pin_policy *loaded, QString *error)
-    {
-        Policy policy;
-        if (result == PIN_OK && loaded) {
-            policy.m_policy.reset(loaded, pin_policy_free);
-            if (error)
-                error->clear();
-            return policy;
-        }
-        pin_policy_free(loaded);
-        policy.m_loadResult = result == PIN_OK ? PIN_ERR_INTERNAL : result;
-        policy.m_loadError = QStringLiteral("the pinning policy did not load: ") + detail::lastError();
-        if (error)
-            *error = policy.m_loadError;
-        return policy;
-    }
-
-    std::shared_ptr<pin_policy> m_policy;
-    pin_result m_loadResult = PIN_ERR_NULL_ARGUMENT;
-    QString m_loadError = QStringLiteral("PIN_ERR_NULL_ARGUMENT: no pinning policy was loaded");
-};
-
-namespace detail {
 
 /// Whether Qt's complaint is one that a chain certpin vouched for explains:
 /// Qt does not know the anchor (a pinned self-signed server, a private CA).
@@ -611,6 +346,20 @@ inline Verdict synchronousRefused()
     return verdict;
 }
 
+/// The guard of type `Guard` that pinning made a child of `owner`, if any.
+/// The guards have no Q_OBJECT (the header needs no moc), so they are found
+/// by name and type, not by qobject_cast.
+template <typename Guard> Guard *guardOf(const QObject *owner)
+{
+    for (QObject *child : owner->children()) {
+        if (child->objectName() == QLatin1String(Guard::kName)) {
+            if (auto *guard = dynamic_cast<Guard *>(child))
+                return guard;
+        }
+    }
+    return nullptr;
+}
+
 /// Sets a reply's error string (QNetworkReply::setErrorString is protected).
 struct ReplyErrorText : QNetworkReply {
     static void set(QNetworkReply *reply, const QString &text) { (reply->*(&ReplyErrorText::setErrorString))(text); }
@@ -686,16 +435,6 @@ public:
         guardRequests();
     }
 
-    static ManagerGuard *of(QNetworkAccessManager *manager)
-    {
-        for (QObject *child : manager->children()) {
-            if (child->objectName() == QLatin1String(kName)) {
-                if (auto *guard = dynamic_cast<ManagerGuard *>(child))
-                    return guard;
-            }
-        }
-        return nullptr;
-    }
 
     void setPolicy(const Policy &policy, RejectHandler onReject)
     {
@@ -1031,16 +770,6 @@ public:
             [this](const QList<QSslError> &errors) { onSslErrors(errors); }, Qt::DirectConnection);
     }
 
-    static SocketGuard *of(QSslSocket *socket)
-    {
-        for (QObject *child : socket->children()) {
-            if (child->objectName() == QLatin1String(kName)) {
-                if (auto *guard = dynamic_cast<SocketGuard *>(child))
-                    return guard;
-            }
-        }
-        return nullptr;
-    }
 
     void setPolicy(const Policy &policy, RejectHandler onReject)
     {
@@ -1092,60 +821,125 @@ private:
 
 } // namespace detail
 
-/// Pins every HTTPS request of `manager` to `policy`; installing again
-/// replaces the policy. `onReject` is called (from a slot Qt's network thread
-/// waits for: it must not block) for each reply refused, just before it is
-/// aborted.
+// The public API, defined now that the machinery is.
+
+inline Policy Policy::fromFile(const QString &path, QString *error)
+{
+    const bool resource = path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"));
+    if (resource) {
+        const QString name = path.startsWith(QLatin1Char(':')) ? path : path.mid(3);
+        QFile file(name);
+        if (!file.open(QIODevice::ReadOnly)) {
+            Policy unread;
+            unread.m_loadResult = PIN_ERR_POLICY_IO;
+            unread.m_loadError = QStringLiteral("the pinning policy did not load: PIN_ERR_POLICY_IO: ") + path
+                + QStringLiteral(": ") + file.errorString();
+            if (error)
+                *error = unread.m_loadError;
+            return unread;
+        }
+        const QByteArray json = file.readAll();
+        detail::AnchorReader reader(QFileInfo(name).path());
+        pin_policy *loaded = nullptr;
+        const pin_result r = pin_policy_load_json_with_reader(reinterpret_cast<const uint8_t *>(json.constData()),
+                                                              static_cast<size_t>(json.size()),
+                                                              &detail::AnchorReader::read, &reader, &loaded);
+        return adopt(r, loaded, error);
+    }
+    const QByteArray encoded = QFile::encodeName(path);
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_file(encoded.constData(), &loaded);
+    return adopt(r, loaded, error);
+}
+
+inline Policy Policy::fromJson(const QByteArray &json, QString *error)
+{
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_json(reinterpret_cast<const uint8_t *>(json.constData()),
+                                              static_cast<size_t>(json.size()), &loaded);
+    return adopt(r, loaded, error);
+}
+
+inline Policy Policy::fromPem(const QByteArray &pem, QString *error)
+{
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_pem(reinterpret_cast<const uint8_t *>(pem.constData()),
+                                             static_cast<size_t>(pem.size()), &loaded);
+    return adopt(r, loaded, error);
+}
+
+inline Verdict Policy::verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port) const
+{
+    Verdict verdict;
+    if (!m_policy) {
+        verdict.result = m_loadResult;
+        verdict.message = m_loadError;
+        return verdict;
+    }
+    QByteArray der;
+    for (const QSslCertificate &certificate : chain)
+        der += certificate.toDer();
+    const QByteArray name = detail::hostArgument(host);
+    uint32_t flags = 0;
+    verdict.result = pin_verify_chain_ex(reinterpret_cast<const uint8_t *>(der.constData()),
+                                         static_cast<size_t>(der.size()), m_policy.get(), name.constData(),
+                                         port, -1, &flags, &detail::Reporter::queue, nullptr);
+    verdict.flags = flags;
+    if (!verdict.ok() || (flags & static_cast<uint32_t>(PIN_FLAG_REPORT_ONLY)) != 0)
+        verdict.message = detail::lastError();
+    return verdict;
+}
+
+inline Policy Policy::adopt(pin_result result, pin_policy *loaded, QString *error)
+{
+    Policy policy;
+    if (result == PIN_OK && loaded) {
+        policy.m_policy.reset(loaded, pin_policy_free);
+        if (error)
+            error->clear();
+        return policy;
+    }
+    pin_policy_free(loaded);
+    policy.m_loadResult = result == PIN_OK ? PIN_ERR_INTERNAL : result;
+    policy.m_loadError = QStringLiteral("the pinning policy did not load: ") + detail::lastError();
+    if (error)
+        *error = policy.m_loadError;
+    return policy;
+}
+
 inline void install(QNetworkAccessManager *manager, const Policy &policy,
-                    std::function<void(QNetworkReply *, const Verdict &)> onReject = {})
+                    std::function<void(QNetworkReply *, const Verdict &)> onReject)
 {
     if (!manager)
         return;
-    detail::ManagerGuard *guard = detail::ManagerGuard::of(manager);
+    detail::ManagerGuard *guard = detail::guardOf<detail::ManagerGuard>(manager);
     if (!guard)
         guard = new detail::ManagerGuard(manager);
     guard->setPolicy(policy, std::move(onReject));
 }
 
-/// Pins one socket to `policy`. Each handshake is judged for the name the
-/// socket verifies then (its peerVerifyName(), else the host it connected
-/// to), so a socket reconnected elsewhere falls under that host's rule.
-/// Install before connecting the application's own `encrypted` slots and
-/// before the handshake; installing again replaces the policy. On a
-/// rejection `onReject` is called (it must not block) and the socket is
-/// aborted.
-inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject = {})
+inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject)
 {
     if (!socket)
         return;
-    detail::SocketGuard *guard = detail::SocketGuard::of(socket);
+    detail::SocketGuard *guard = detail::guardOf<detail::SocketGuard>(socket);
     if (!guard)
         guard = new detail::SocketGuard(socket);
     guard->setPolicy(policy, std::move(onReject));
 }
 
-/// The form of certpin 0.1, which took the host to judge. `host` is no
-/// longer used: a socket is judged for the name it verifies at each
-/// handshake (see above), since a fixed host let a socket reconnected to
-/// another host be judged by the wrong rule.
 inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
-                    std::function<void(const Verdict &)> onReject = {})
+                    std::function<void(const Verdict &)> onReject)
 {
     Q_UNUSED(host)
     install(socket, policy, std::move(onReject));
 }
 
-/// Sets a proxy factory on a pinned manager. QNetworkAccessManager deletes
-/// the factory it replaces, so certpin's, which refuses requests to a
-/// rejected origin before Qt can send them, must ask the application's
-/// instead of being replaced by it: use this in place of
-/// `manager->setProxyFactory(factory)` once certpin is installed. Takes
-/// ownership of `factory`, as Qt does.
 inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory)
 {
     if (!manager)
         return;
-    if (detail::ManagerGuard *guard = detail::ManagerGuard::of(manager))
+    if (auto *guard = detail::guardOf<detail::ManagerGuard>(manager))
         guard->setProxyFactory(factory);
     else
         manager->setProxyFactory(factory);
