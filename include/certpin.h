@@ -35,7 +35,7 @@
  *
  * The codes are grouped in blocks: 1xx the caller's mistakes, 2xx loading a
  * policy, 3xx a rejected chain, 9xx internal errors. An internal error is
- * always a rejection.
+ * always a rejection. A C enum: the values all fit 32 bits.
  */
 typedef enum pin_result {
   /**
@@ -268,7 +268,7 @@ size_t pin_last_error(char *buf, size_t buf_len);
  * `path` is NULL or a NUL-terminated file name (bytes, as the OS takes them);
  * `policy_out` is NULL or points to a writable `pin_policy *`.
  */
-pin_result pin_policy_load_file(const char *path, struct pin_policy **policy_out);
+enum pin_result pin_policy_load_file(const char *path, struct pin_policy **policy_out);
 
 /**
  * Loads a JSON policy (format version 1) from the `len` bytes at `json`
@@ -285,7 +285,9 @@ pin_result pin_policy_load_file(const char *path, struct pin_policy **policy_out
  * `json` is NULL or points to `len` readable bytes; `policy_out` is NULL or
  * points to a writable `pin_policy *`.
  */
-pin_result pin_policy_load_json(const uint8_t *json, size_t len, struct pin_policy **policy_out);
+enum pin_result pin_policy_load_json(const uint8_t *json,
+                                     size_t len,
+                                     struct pin_policy **policy_out);
 
 /**
  * Loads a JSON policy (format version 1) from the `len` bytes at `json`,
@@ -304,11 +306,11 @@ pin_result pin_policy_load_json(const uint8_t *json, size_t len, struct pin_poli
  * points to a writable `pin_policy *`; `read` keeps the promises of
  * `pin_read_fn`.
  */
-pin_result pin_policy_load_json_with_reader(const uint8_t *json,
-                                            size_t len,
-                                            pin_read_fn read,
-                                            void *userdata,
-                                            struct pin_policy **policy_out);
+enum pin_result pin_policy_load_json_with_reader(const uint8_t *json,
+                                                 size_t len,
+                                                 pin_read_fn read,
+                                                 void *userdata,
+                                                 struct pin_policy **policy_out);
 
 /**
  * The quick policy: every host, trust exactly the certificates in this PEM
@@ -324,7 +326,7 @@ pin_result pin_policy_load_json_with_reader(const uint8_t *json,
  * `pem` is NULL or points to `len` readable bytes; `policy_out` is NULL or
  * points to a writable `pin_policy *`.
  */
-pin_result pin_policy_load_pem(const uint8_t *pem, size_t len, struct pin_policy **policy_out);
+enum pin_result pin_policy_load_pem(const uint8_t *pem, size_t len, struct pin_policy **policy_out);
 
 /**
  * Releases a policy. `NULL` is a no-op.
@@ -362,10 +364,10 @@ void pin_policy_free(struct pin_policy *policy);
  * `der_chain` is NULL or points to `len` readable bytes; `policy` is NULL or
  * a live policy; `host` is NULL or a NUL-terminated string.
  */
-pin_result pin_verify_chain(const uint8_t *der_chain,
-                            size_t len,
-                            const struct pin_policy *policy,
-                            const char *host);
+enum pin_result pin_verify_chain(const uint8_t *der_chain,
+                                 size_t len,
+                                 const struct pin_policy *policy,
+                                 const char *host);
 
 /**
  * As `pin_verify_chain`, at `unix_time` (seconds since the Unix epoch)
@@ -374,11 +376,11 @@ pin_result pin_verify_chain(const uint8_t *der_chain,
  * # Safety
  * As for `pin_verify_chain`.
  */
-pin_result pin_verify_chain_at(const uint8_t *der_chain,
-                               size_t len,
-                               const struct pin_policy *policy,
-                               const char *host,
-                               int64_t unix_time);
+enum pin_result pin_verify_chain_at(const uint8_t *der_chain,
+                                    size_t len,
+                                    const struct pin_policy *policy,
+                                    const char *host,
+                                    int64_t unix_time);
 
 /**
  * The full form of `pin_verify_chain`.
@@ -396,15 +398,15 @@ pin_result pin_verify_chain_at(const uint8_t *der_chain,
  * As for `pin_verify_chain`; `flags_out` is NULL or points to a writable
  * `uint32_t`; `report` is NULL or a function of that type.
  */
-pin_result pin_verify_chain_ex(const uint8_t *der_chain,
-                               size_t len,
-                               const struct pin_policy *policy,
-                               const char *host,
-                               uint16_t port,
-                               int64_t unix_time,
-                               uint32_t *flags_out,
-                               pin_report_fn report,
-                               void *userdata);
+enum pin_result pin_verify_chain_ex(const uint8_t *der_chain,
+                                    size_t len,
+                                    const struct pin_policy *policy,
+                                    const char *host,
+                                    uint16_t port,
+                                    int64_t unix_time,
+                                    uint32_t *flags_out,
+                                    pin_report_fn report,
+                                    void *userdata);
 
 #ifdef __cplusplus
 }  // extern "C"
