@@ -2,6 +2,7 @@
 
 #include <QtCore/QMetaObject>
 #include <QtCore/QPointer>
+#include <QtCore/QTimer>
 #include <QtNetwork/QHostAddress>
 #include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QSslSocket>
@@ -57,6 +58,7 @@ public:
     LoopbackServer::Mode mode = LoopbackServer::Mode::Answer;
     QString redirect;
     bool proxying = false;
+    int handshakeDelayMs = 0;
 
     qint64 bytes = 0;
     QList<qint64> requestBytes;
@@ -109,7 +111,11 @@ protected:
         });
         connect(socket, &QSslSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
         connect(socket, &QSslSocket::disconnected, socket, &QObject::deleteLater);
-        if (!proxying)
+        if (proxying)
+            return;
+        if (handshakeDelayMs > 0)
+            QTimer::singleShot(handshakeDelayMs, socket, [socket] { socket->startServerEncryption(); });
+        else
             socket->startServerEncryption();
     }
 
@@ -330,6 +336,11 @@ void LoopbackServer::setRedirect(const QString &location)
 void LoopbackServer::setProxying(bool proxying)
 {
     inServerThread([proxying](Listener &l) { l.proxying = proxying; });
+}
+
+void LoopbackServer::setHandshakeDelay(int ms)
+{
+    inServerThread([ms](Listener &l) { l.handshakeDelayMs = ms; });
 }
 
 void LoopbackServer::release()

@@ -603,8 +603,10 @@ private:
 
     void onEncrypted(QNetworkReply *reply)
     {
-        if (reply->isFinished())
-            return; // refused already (a sibling of a rejected reply): Qt's thread sees the abort first
+        // Checked even when the reply is finished (aborted by the application
+        // or as a sibling, before its connection was up): Qt emits
+        // `encrypted` for one reply per connection, and the others queued for
+        // that connection go out on it next.
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
@@ -612,8 +614,6 @@ private:
 
     void onSslErrors(QNetworkReply *reply, const QList<QSslError> &errors)
     {
-        if (reply->isFinished())
-            return;
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
