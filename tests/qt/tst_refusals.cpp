@@ -5,61 +5,22 @@
 // positive control, the company's server answering the same requests.
 //
 //     certpin-qt-refusals [-functions] [testFunction[:row]]   (QtTest)
-#include "certpin_qt.hpp"
-
-#include "demo_world.hpp"
-#include "fetch.hpp"
-#include "loopback_server.hpp"
+#include "loopback_world.hpp"
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QThread>
-#include <QtNetwork/QSslSocket>
-#include <QtTest/QtTest>
 
-#include <functional>
 #include <memory>
 
-using demo::LoopbackServer;
-using demo::Outcome;
-using demo::Pending;
-
 namespace {
-
-const demo::World &world()
-{
-    static const demo::World w = demo::World::make();
-    return w;
-}
-
-std::unique_ptr<LoopbackServer> serve(const QString &name, const demo::Credential &credential, bool http2)
-{
-    auto server = std::make_unique<LoopbackServer>(name, QList<QSslCertificate>{credential.certificate}, credential.key);
-    if (http2)
-        server->setAlpn({QByteArrayLiteral("h2")});
-    if (!server->start())
-        qFatal("cannot listen on 127.0.0.1");
-    return server;
-}
-
-/// The company policy: 127.0.0.1 only under the company CA.
-certpin::Policy companyPolicy()
-{
-    QString error;
-    const certpin::Policy policy =
-        certpin::Policy::fromJson(demo::policyJson(demo::loopbackRule({world().companyRoot.certificate})), &error);
-    if (!policy.isValid())
-        qFatal("%s", qPrintable(error));
-    return policy;
-}
 
 /// A request as an application sends it: over HTTP/2 when asked, trusting
 /// the rogue's CA as if it were in the system store, with a bearer token.
 QNetworkRequest request(const QString &url, bool http2)
 {
-    QNetworkRequest r = demo::makeRequest(url, http2);
-    r.setSslConfiguration(world().configurationTrustingPublicRoot());
+    QNetworkRequest r = trustingPublicRoot(url, http2);
     r.setRawHeader("Authorization", "Bearer secret-token");
     return r;
 }
@@ -73,51 +34,11 @@ QNetworkReply *send(QNetworkAccessManager &manager, const QString &url, bool htt
     return manager.post(r, QByteArrayLiteral("user=alice&password=hunter2"));
 }
 
-QString describe(const Outcome &o)
-{
-    return QStringLiteral("%1 (error %2: %3), body seen: %4")
-        .arg(o.summary())
-        .arg(static_cast<int>(o.error))
-        .arg(o.errorString, o.bodySeen ? QStringLiteral("yes") : QStringLiteral("no"));
-}
-
 QByteArray seen(const LoopbackServer &server)
 {
     QList<QByteArray> lines = server.requestsSeen();
     return lines.isEmpty() ? QByteArrayLiteral("no request") : lines.join(" | ");
 }
-
-/// Refused: finished with an error, no body, and certpin's result in the
-/// error text.
-bool refused(const Outcome &o)
-{
-    return o.finished && o.error != QNetworkReply::NoError && !o.bodySeen && o.body.isEmpty();
-}
-
-/// Records what onReject was told.
-struct Rejections {
-    QList<certpin::Verdict> verdicts;
-    QList<QUrl> urls;
-    std::function<void(QNetworkReply *, const certpin::Verdict &)> then;
-
-    std::function<void(QNetworkReply *, const certpin::Verdict &)> handler()
-    {
-        return [this](QNetworkReply *reply, const certpin::Verdict &v) {
-            verdicts.append(v);
-            urls.append(reply->url());
-            if (then)
-                then(reply, v);
-        };
-    }
-    bool allOf(pin_result result) const
-    {
-        for (const certpin::Verdict &v : verdicts) {
-            if (v.result != result || !v.message.startsWith(QString::fromLatin1(pin_result_name(result))))
-                return false;
-        }
-        return !verdicts.isEmpty();
-    }
-};
 
 /// Qt's warnings of a reply given two errors ("QNetworkReplyImplPrivate::error:
 /// Internal problem, this method must only be called once"): a refusal
