@@ -2,7 +2,6 @@
 
 #include <QtCore/QMetaObject>
 #include <QtCore/QPointer>
-#include <QtCore/QTimer>
 #include <QtNetwork/QHostAddress>
 #include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QSslSocket>
@@ -58,7 +57,6 @@ public:
     LoopbackServer::Mode mode = LoopbackServer::Mode::Answer;
     QString redirect;
     bool proxying = false;
-    int handshakeDelayMs = 0;
 
     qint64 bytes = 0;
     QList<qint64> requestBytes;
@@ -111,11 +109,7 @@ protected:
         });
         connect(socket, &QSslSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
         connect(socket, &QSslSocket::disconnected, socket, &QObject::deleteLater);
-        if (proxying)
-            return;
-        if (handshakeDelayMs > 0)
-            QTimer::singleShot(handshakeDelayMs, socket, [socket] { socket->startServerEncryption(); });
-        else
+        if (!proxying)
             socket->startServerEncryption();
     }
 
@@ -336,11 +330,6 @@ void LoopbackServer::setRedirect(const QString &location)
 void LoopbackServer::setProxying(bool proxying)
 {
     inServerThread([proxying](Listener &l) { l.proxying = proxying; });
-}
-
-void LoopbackServer::setHandshakeDelay(int ms)
-{
-    inServerThread([ms](Listener &l) { l.handshakeDelayMs = ms; });
 }
 
 void LoopbackServer::release()

@@ -60,9 +60,6 @@ public:
     /// Makes the server also its own HTTP proxy: each connection starts with a
     /// plain-text CONNECT request, whose target is recorded, then TLS follows.
     void setProxying(bool proxying);
-    /// Starts each TLS handshake only after `ms` milliseconds (0: at once), so
-    /// that a client has time to act while its connection is being set up.
-    void setHandshakeDelay(int ms);
     /// Sends the answers held back in Mode::Hold.
     void release();
 
