@@ -49,7 +49,8 @@ typedef enum pin_result {
   PIN_ERR_NULL_ARGUMENT = 100,
   /**
    * An argument is out of range: a host that is not ASCII or not a valid
-   * DNS name or IP address, a chain over the size limits, a negative time.
+   * DNS name or IP address, a chain or certificate over the size limits, a
+   * negative time.
    */
   PIN_ERR_INVALID_ARGUMENT = 101,
   /**
@@ -311,9 +312,9 @@ void pin_policy_free(struct pin_policy *policy);
  * `PIN_OK` means proceed; any other result means reject the connection, and
  * `pin_last_error` explains it. Results: `PIN_ERR_NULL_ARGUMENT`,
  * `PIN_ERR_INVALID_ARGUMENT` (host not ASCII or not a DNS name or IP address,
- * chain over 256 certificates or 1 MiB), `PIN_ERR_CHAIN_EMPTY` (`len` is 0),
- * `PIN_ERR_CHAIN_MALFORMED` (not a sequence of DER certificates, trailing
- * bytes), `PIN_ERR_HOST_NOT_COVERED`, and the 31x/320 codes of a rule's
+ * chain over 256 certificates or 1 MiB, a certificate over 64 KiB),
+ * `PIN_ERR_CHAIN_EMPTY` (`len` is 0), `PIN_ERR_CHAIN_MALFORMED` (not a
+ * sequence of DER certificates, trailing bytes), `PIN_ERR_HOST_NOT_COVERED`, and the 31x/320 codes of a rule's
  * rejection. `PIN_ERR_INTERNAL` is a rejection too.
  *
  * Thread safety: any number of threads may verify with one policy at once.

@@ -10,6 +10,9 @@ use crate::PinResult;
 pub const MAX_CERTS: usize = 256;
 /// Most bytes a served chain may have.
 pub const MAX_CHAIN_BYTES: usize = 1 << 20;
+/// Most bytes one certificate may have (webpki reads no DER length beyond
+/// two octets).
+pub const MAX_CERT_BYTES: usize = 64 << 10;
 
 /// Why a chain could not be split.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +58,15 @@ pub fn split(der: &[u8]) -> Result<Vec<&[u8]>, ChainError> {
         }
         let len = element_len(&der[offset..])
             .map_err(|what| malformed(format!("certificate {} at byte {offset}: {what}", certs.len() + 1)))?;
+        if len > MAX_CERT_BYTES {
+            return Err(ChainError {
+                result: PinResult::PIN_ERR_INVALID_ARGUMENT,
+                detail: format!(
+                    "certificate {} at byte {offset} is too large: {len} bytes; at most {MAX_CERT_BYTES} are accepted",
+                    certs.len() + 1
+                ),
+            });
+        }
         certs.push(&der[offset..offset + len]);
         offset += len;
     }
@@ -150,6 +162,11 @@ mod tests {
         );
         let many = [0x30u8, 0].repeat(MAX_CERTS + 1);
         assert_eq!(split(&many).unwrap_err().result, PinResult::PIN_ERR_INVALID_ARGUMENT);
+        let mut big = vec![0x30, 0x83, 0x01, 0x00, 0x01, 0x30];
+        big.resize(5 + 0x010001, 0);
+        let e = split(&big).unwrap_err();
+        assert_eq!(e.result, PinResult::PIN_ERR_INVALID_ARGUMENT);
+        assert!(e.detail.contains("too large: 65542 bytes"), "{}", e.detail);
         let huge = vec![0x30u8; MAX_CHAIN_BYTES + 1];
         assert_eq!(split(&huge).unwrap_err().result, PinResult::PIN_ERR_INVALID_ARGUMENT);
     }

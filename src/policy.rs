@@ -571,7 +571,8 @@ fn parse_expiry(text: &str) -> Option<i64> {
     use time::format_description::well_known::Rfc3339;
     use time::macros::format_description;
     if let Ok(date) = time::Date::parse(text, format_description!("[year]-[month]-[day]")) {
-        return Some(date.next_day()?.midnight().assume_utc().unix_timestamp() - 1);
+        // Not `next_day() - 1s`: 9999-12-31 has no next day in `time`.
+        return Some(date.midnight().assume_utc().unix_timestamp() + 86_399);
     }
     time::OffsetDateTime::parse(text, &Rfc3339)
         .ok()
@@ -587,6 +588,8 @@ mod tests {
         assert_eq!(parse_expiry("1970-01-01"), Some(86399));
         assert_eq!(parse_expiry("1970-01-02T00:00:00Z"), Some(86400));
         assert_eq!(parse_expiry("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse_expiry("9999-12-31"), parse_expiry("9999-12-31T23:59:59Z"));
+        assert!(parse_expiry("9999-12-31").is_some());
         for bad in ["2027-13-01", "2027-02-30", "27-01-01", "2027/01/01", "tomorrow", ""] {
             assert_eq!(parse_expiry(bad), None, "{bad}");
         }

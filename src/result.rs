@@ -21,7 +21,8 @@ pub enum PinResult {
     /// A required pointer argument was NULL.
     PIN_ERR_NULL_ARGUMENT = 100,
     /// An argument is out of range: a host that is not ASCII or not a valid
-    /// DNS name or IP address, a chain over the size limits, a negative time.
+    /// DNS name or IP address, a chain or certificate over the size limits, a
+    /// negative time.
     PIN_ERR_INVALID_ARGUMENT = 101,
     /// The policy file, or a PEM file it references, is missing or unreadable;
     /// or the system trust store it asks for could not be loaded.

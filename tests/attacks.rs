@@ -514,8 +514,81 @@ fn oversized_served_chains() {
     assert_result(&v, PinResult::PIN_ERR_INVALID_ARGUMENT);
     assert!(v.detail.contains("bytes"), "{}", v.detail);
 
+    // One certificate over 64 KiB: a size limit, not a malformed chain.
+    let mut p = leaf_params(&[HOST]);
+    p.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 4, 1, 55738, 1],
+        vec![0x04, 0x83, 0x01, 0x00, 0x00]
+            .into_iter()
+            .chain(std::iter::repeat_n(0u8, 0x010000))
+            .collect(),
+    )];
+    let fat = make(p, Some(&ca), &rcgen::PKCS_ECDSA_P256_SHA256);
+    assert!(fat.der.len() > certpin::chain::MAX_CERT_BYTES);
+    let v = verify(&policy, &chain(&[&fat, &ca]), HOST, None);
+    assert_result(&v, PinResult::PIN_ERR_INVALID_ARGUMENT);
+    assert!(
+        v.detail.contains(&format!("certificate 1 at byte 0 is too large: {} bytes", fat.der.len())),
+        "{}",
+        v.detail
+    );
+
     // Under the byte limit, over the certificate count.
     let many = l.der.repeat(certpin::chain::MAX_CERTS + 1);
     assert!(many.len() < certpin::chain::MAX_CHAIN_BYTES);
     assert_result(&verify(&policy, &many, HOST, None), PinResult::PIN_ERR_INVALID_ARGUMENT);
+}
+
+/// The C report callback of [`a_report_callback_that_calls_certpin_again`]:
+/// it verifies an empty chain, which fails and records its own message.
+unsafe extern "C" fn reentrant_report(
+    userdata: *mut std::ffi::c_void,
+    _uri: *const std::ffi::c_char,
+    _json: *const std::ffi::c_char,
+    _len: usize,
+) {
+    let policy = userdata as *const certpin::ffi::pin_policy;
+    let empty = [0u8; 1];
+    // SAFETY: `policy` is the live policy the outer call passed as userdata.
+    let inner = unsafe { certpin::ffi::pin_verify_chain(empty.as_ptr(), 0, policy, c"api.example.com".as_ptr()) };
+    assert_eq!(inner, PinResult::PIN_ERR_CHAIN_EMPTY);
+}
+
+#[test]
+fn a_report_callback_that_calls_certpin_again() {
+    let ca = root("Root");
+    let other = root("Other");
+    let l = leaf(&[HOST], &ca);
+    let json = one_rule_json(
+        &[HOST],
+        &[&ca],
+        &[other.pin()],
+        r#""report_uri": "https://pins.example.com/report""#,
+    );
+    let mut policy = std::ptr::null_mut();
+    // SAFETY: valid buffer and output pointer.
+    let r = unsafe { certpin::ffi::pin_policy_load_json(json.as_ptr(), json.len(), &mut policy) };
+    assert_eq!(r, PinResult::PIN_OK);
+    // SAFETY: valid chain, live policy, NUL-terminated host, a callback of the right type.
+    let r = unsafe {
+        certpin::ffi::pin_verify_chain_ex(
+            l.der.as_ptr(),
+            l.der.len(),
+            policy,
+            c"api.example.com".as_ptr(),
+            443,
+            -1,
+            std::ptr::null_mut(),
+            Some(reentrant_report),
+            policy.cast(),
+        )
+    };
+    assert_eq!(r, PinResult::PIN_ERR_PIN_MISMATCH);
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: `buf` has 4096 writable bytes.
+    let n = unsafe { certpin::ffi::pin_last_error(buf.as_mut_ptr().cast(), buf.len()) };
+    let message = String::from_utf8_lossy(&buf[..n.min(buf.len() - 1)]).into_owned();
+    assert!(message.starts_with("PIN_ERR_PIN_MISMATCH: "), "{message}");
+    // SAFETY: loaded above, freed once.
+    unsafe { certpin::ffi::pin_policy_free(policy) };
 }

@@ -285,6 +285,25 @@ fn pins_expire() {
 }
 
 #[test]
+fn pins_expire_on_the_last_day_time_can_write() {
+    let ca = root("Root");
+    let l = leaf(&[HOST], &ca);
+    let other = root("Other");
+    for date in ["9999-12-31", "9999-12-31T23:59:59Z"] {
+        let policy = one_rule(&[HOST], &[&ca], &[other.pin()], &format!(r#""pins_expire": "{date}""#));
+        assert_eq!(
+            policy.rules()[0].pins_expire().unwrap().last_enforced,
+            time_of("9999-12-31T23:59:59Z"),
+            "{date}"
+        );
+        assert_result(
+            &verify(&policy, &l.der, HOST, Some(time_of("4000-01-01T00:00:00Z"))),
+            PinResult::PIN_ERR_PIN_MISMATCH,
+        );
+    }
+}
+
+#[test]
 fn okhttp_pins_that_start_with_a_slash() {
     let ca = root("Root");
     let l = leaf(&[HOST], &ca);

@@ -129,7 +129,8 @@ impl Request {
                 )
             })?;
             let verdict = crate::verify(policy, chain, host, self.unix_time);
-            if !verdict.ok() || verdict.flags & flags::REPORT_ONLY != 0 {
+            let records_error = !verdict.ok() || verdict.flags & flags::REPORT_ONLY != 0;
+            if records_error {
                 error::set_last_error(verdict.message());
             }
             let arguments_valid = !matches!(
@@ -145,6 +146,11 @@ impl Request {
                     // SAFETY: the callback's contract is the caller's; both
                     // strings live until it returns.
                     unsafe { callback(self.userdata, uri.as_ptr(), json.as_ptr(), json.as_bytes().len()) };
+                    // A callback that calls certpin again replaced the message:
+                    // the message after a call is always that call's.
+                    if records_error {
+                        error::set_last_error(verdict.message());
+                    }
                 }
             }
             // Last, so that a panic anywhere above leaves `*flags_out` untouched.
@@ -169,9 +175,9 @@ impl Request {
 /// `PIN_OK` means proceed; any other result means reject the connection, and
 /// `pin_last_error` explains it. Results: `PIN_ERR_NULL_ARGUMENT`,
 /// `PIN_ERR_INVALID_ARGUMENT` (host not ASCII or not a DNS name or IP address,
-/// chain over 256 certificates or 1 MiB), `PIN_ERR_CHAIN_EMPTY` (`len` is 0),
-/// `PIN_ERR_CHAIN_MALFORMED` (not a sequence of DER certificates, trailing
-/// bytes), `PIN_ERR_HOST_NOT_COVERED`, and the 31x/320 codes of a rule's
+/// chain over 256 certificates or 1 MiB, a certificate over 64 KiB),
+/// `PIN_ERR_CHAIN_EMPTY` (`len` is 0), `PIN_ERR_CHAIN_MALFORMED` (not a
+/// sequence of DER certificates, trailing bytes), `PIN_ERR_HOST_NOT_COVERED`, and the 31x/320 codes of a rule's
 /// rejection. `PIN_ERR_INTERNAL` is a rejection too.
 ///
 /// Thread safety: any number of threads may verify with one policy at once.
