@@ -94,7 +94,7 @@ pub(crate) fn evaluate(
 
     let mut verdict_flags = flags::VOUCHED;
     if rule.verify_hostname {
-        name_matches(&cert, leaf, host)?;
+        name_matches(der, &cert, leaf, host)?;
         verdict_flags |= flags::NAME_VERIFIED;
     }
     if pins_enforced && !rule.pins.contains(&pin) {
@@ -113,10 +113,14 @@ pub(crate) fn evaluate(
 }
 
 /// SAN when the certificate has a DNS or IP SAN; the subject CN otherwise.
-fn name_matches(cert: &X509Certificate<'_>, leaf: &EndEntityCert<'_>, host: &Host) -> Result<(), Box<Rejection>> {
+fn name_matches(der: &[u8], cert: &X509Certificate<'_>, leaf: &EndEntityCert<'_>, host: &Host) -> Result<(), Box<Rejection>> {
     let has_name_san = matches!(cert.subject_alternative_name(), Ok(Some(san))
         if san.value.general_names.iter().any(|n| matches!(n, GeneralName::DNSName(_) | GeneralName::IPAddress(_))));
     if has_name_san {
+        let mapped = |ip: &std::net::IpAddr| crate::host::san_ip_addresses(der).contains(ip);
+        if matches!(host, Host::Ip(ip) if mapped(ip)) {
+            return Ok(());
+        }
         return leaf.verify_is_valid_for_subject_name(&host.server_name()).map_err(|e| {
             Rejection::new(
                 map_error(&e),
@@ -145,7 +149,7 @@ fn name_matches(cert: &X509Certificate<'_>, leaf: &EndEntityCert<'_>, host: &Hos
 fn cn_matches(cn: &str, host: &Host) -> bool {
     let cn = cn.strip_suffix('.').unwrap_or(cn);
     match host {
-        Host::Ip(ip) => cn.parse::<std::net::IpAddr>().is_ok_and(|c| c == *ip),
+        Host::Ip(ip) => cn.parse::<std::net::IpAddr>().is_ok_and(|c| c.to_canonical() == *ip),
         Host::Dns(name) => {
             if cn.eq_ignore_ascii_case(name) {
                 return true;

@@ -30,7 +30,7 @@ impl Host {
                 "host {text:?} is not ASCII: pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))"
             ));
         }
-        if let Ok(ip) = text.parse::<IpAddr>() {
+        if let Some(ip) = parse_ip(text)? {
             return Ok(Self::Ip(ip));
         }
         if text.starts_with('[') {
@@ -56,6 +56,56 @@ impl Host {
             Self::Ip(ip) => pki_types::ServerName::IpAddress((*ip).into()),
         }
     }
+}
+
+/// An IP literal as applications write it, in its canonical form: an
+/// IPv4-mapped IPv6 address in any spelling (`::ffff:10.0.0.1`,
+/// `::ffff:a00:1`, `0:0:0:0:0:ffff:10.0.0.1`) is the IPv4 address itself, so
+/// that no spelling escapes the rule for that address. An IPv6 zone id
+/// (`fe80::1%eth0`, or `%25eth0` as `QUrl` writes it) names the local
+/// interface, not the peer: it is checked and dropped. `Ok(None)`: not an IP
+/// literal.
+fn parse_ip(text: &str) -> Result<Option<IpAddr>, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(Some(ip.to_canonical()));
+    }
+    let Some((address, zone)) = text.split_once('%') else {
+        return Ok(None);
+    };
+    let Ok(ip) = address.parse::<std::net::Ipv6Addr>() else {
+        return Err(format!(
+            "host {text:?}: only an IPv6 address may carry a zone id (\"%\")"
+        ));
+    };
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if zone.is_empty() || !zone.chars().all(unreserved) {
+        return Err(format!("host {text:?}: the IPv6 zone id {zone:?} is not valid"));
+    }
+    Ok(Some(IpAddr::V6(ip).to_canonical()))
+}
+
+/// The IP addresses of a certificate's subjectAltName, in canonical form (an
+/// IPv4-mapped IPv6 address as IPv4). Empty when it has none or does not parse.
+pub(crate) fn san_ip_addresses(cert_der: &[u8]) -> Vec<IpAddr> {
+    use x509_parser::prelude::*;
+    let Ok((_, cert)) = X509Certificate::from_der(cert_der) else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::IPAddress(bytes) => match bytes.len() {
+                4 => Some(IpAddr::from(<[u8; 4]>::try_from(*bytes).ok()?)),
+                16 => Some(IpAddr::from(<[u8; 16]>::try_from(*bytes).ok()?).to_canonical()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 impl fmt::Display for Host {
@@ -260,6 +310,31 @@ mod tests {
         assert_eq!(find(&idx, "10.0.0.1"), Some(1));
         assert_eq!(find(&idx, "10.0.0.2"), None);
         assert!(HostPattern::parse("*.0.0.1").is_err());
+    }
+
+    #[test]
+    fn ipv4_mapped_and_zoned_addresses_are_canonical() {
+        let idx = index(&["10.0.0.1", "fe80::1", "*"]);
+        for spelling in [
+            "10.0.0.1",
+            "::ffff:10.0.0.1",
+            "::FFFF:10.0.0.1",
+            "::ffff:a00:1",
+            "0:0:0:0:0:ffff:10.0.0.1",
+            "0000:0000:0000:0000:0000:ffff:0a00:0001",
+        ] {
+            assert_eq!(Host::parse(spelling), Host::parse("10.0.0.1"), "{spelling}");
+            assert_eq!(find(&idx, spelling), Some(0), "{spelling}");
+        }
+        for zoned in ["fe80::1%eth0", "fe80::1%25eth0", "FE80::1%25en0", "fe80::1%1"] {
+            assert_eq!(find(&idx, zoned), Some(1), "{zoned}");
+        }
+        // IPv4-compatible (::a.b.c.d) is not IPv4-mapped: it stays IPv6.
+        assert_ne!(Host::parse("::10.0.0.1"), Host::parse("10.0.0.1"));
+        assert_eq!(HostPattern::parse("::ffff:10.0.0.1"), HostPattern::parse("10.0.0.1"));
+        for bad in ["fe80::1%", "10.0.0.1%eth0", "fe80::1%eth 0", "fe80::1%eth0%1", "host%eth0"] {
+            assert!(Host::parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

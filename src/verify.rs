@@ -302,7 +302,8 @@ fn evaluate(
 
     let mut flags = flags::VOUCHED;
     if rule.verify_hostname {
-        if let Err(e) = leaf.verify_is_valid_for_subject_name(&host.server_name()) {
+        let name_check = leaf.verify_is_valid_for_subject_name(&host.server_name());
+        if let Err(e) = name_check.or_else(|e| if mapped_ip_listed(host, certs[0], &path) { Ok(()) } else { Err(e) }) {
             let validated = path_der(rule, &path);
             let mut r = Rejection::new(map_error(&e), format!("the leaf is not valid for host {host}"));
             r.unsent_anchor = unsent_anchor(certs, &validated);
@@ -320,6 +321,20 @@ fn evaluate(
         flags,
         window: window.flatten(),
     })
+}
+
+/// Whether the host is an IP address that the leaf lists as an IPv4-mapped
+/// IPv6 address (which webpki compares as IPv6). Only on a path without name
+/// constraints above the leaf: an IPv4 constraint does not cover the mapped
+/// spelling, so a constrained CA could reach an address it may not name.
+fn mapped_ip_listed(host: &Host, leaf_der: &[u8], path: &VerifiedPath<'_>) -> bool {
+    use x509_parser::prelude::*;
+    let Host::Ip(ip) = host else { return false };
+    let unconstrained = path.anchor().name_constraints.is_none()
+        && path.intermediate_certificates().all(|c| {
+            X509Certificate::from_der(c.der().as_ref()).is_ok_and(|(_, c)| matches!(c.name_constraints(), Ok(None)))
+        });
+    unconstrained && crate::host::san_ip_addresses(leaf_der).contains(ip)
 }
 
 /// Whether any certificate of a verified path (leaf, intermediates, anchor)
