@@ -332,7 +332,13 @@ mod tests {
         // IPv4-compatible (::a.b.c.d) is not IPv4-mapped: it stays IPv6.
         assert_ne!(Host::parse("::10.0.0.1"), Host::parse("10.0.0.1"));
         assert_eq!(HostPattern::parse("::ffff:10.0.0.1"), HostPattern::parse("10.0.0.1"));
-        for bad in ["fe80::1%", "10.0.0.1%eth0", "fe80::1%eth 0", "fe80::1%eth0%1", "host%eth0"] {
+        for bad in [
+            "fe80::1%",
+            "10.0.0.1%eth0",
+            "fe80::1%eth 0",
+            "fe80::1%eth0%1",
+            "host%eth0",
+        ] {
             assert!(Host::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -528,7 +528,10 @@ fn oversized_served_chains() {
     let v = verify(&policy, &chain(&[&fat, &ca]), HOST, None);
     assert_result(&v, PinResult::PIN_ERR_INVALID_ARGUMENT);
     assert!(
-        v.detail.contains(&format!("certificate 1 at byte 0 is too large: {} bytes", fat.der.len())),
+        v.detail.contains(&format!(
+            "certificate 1 at byte 0 is too large: {} bytes",
+            fat.der.len()
+        )),
         "{}",
         v.detail
     );

@@ -52,7 +52,11 @@ fn no_spelling_of_a_mapped_address_escapes_its_rule() {
             assert!(v.detail.contains("rule 0 (10.0.0.1)"), "{host}: {}", v.detail);
             let v = verify(&policy, &good.der, host, None);
             assert_result(&v, PinResult::PIN_OK);
-            assert_eq!(v.flags & !flags::CACHED, flags::VOUCHED | flags::NAME_VERIFIED, "{host}");
+            assert_eq!(
+                v.flags & !flags::CACHED,
+                flags::VOUCHED | flags::NAME_VERIFIED,
+                "{host}"
+            );
         }
     }
 }
@@ -88,7 +92,11 @@ fn mapped_subject_alt_names_match_the_ipv4_host() {
         for l in [&mapped_san, &v4_san] {
             let v = verify(&policy, &l.der, host, None);
             assert_result(&v, PinResult::PIN_OK);
-            assert_eq!(v.flags & !flags::CACHED, flags::VOUCHED | flags::NAME_VERIFIED, "{host}");
+            assert_eq!(
+                v.flags & !flags::CACHED,
+                flags::VOUCHED | flags::NAME_VERIFIED,
+                "{host}"
+            );
         }
         assert_result(
             &verify(&policy, &mapped_san.der, "10.0.0.2", None),
@@ -131,10 +139,20 @@ fn zone_ids_are_accepted_and_ignored() {
     let ca = root("Root");
     let l = ip_leaf("fe80::1", &ca);
     let policy = one_rule(&["fe80::1"], &[&ca], &[], "");
-    for host in ["fe80::1", "fe80::1%eth0", "fe80::1%25eth0", "FE80::1%25en0", "fe80::1%3"] {
+    for host in [
+        "fe80::1",
+        "fe80::1%eth0",
+        "fe80::1%25eth0",
+        "FE80::1%25en0",
+        "fe80::1%3",
+    ] {
         let v = verify(&policy, &l.der, host, None);
         assert_result(&v, PinResult::PIN_OK);
-        assert_eq!(v.flags & !flags::CACHED, flags::VOUCHED | flags::NAME_VERIFIED, "{host}");
+        assert_eq!(
+            v.flags & !flags::CACHED,
+            flags::VOUCHED | flags::NAME_VERIFIED,
+            "{host}"
+        );
     }
     let zoned_pattern = one_rule(&["fe80::1%25eth0"], &[&ca], &[], "");
     assert_result(&verify(&zoned_pattern, &l.der, "fe80::1%lo", None), PinResult::PIN_OK);
@@ -156,7 +174,11 @@ fn pinned_self_signed_server_by_a_mapped_address() {
         for host in std::iter::once("10.0.0.1").chain(MAPPED) {
             let v = verify(&policy, &cert.der, host, None);
             assert_result(&v, PinResult::PIN_OK);
-            assert_eq!(v.flags & !flags::CACHED, flags::VOUCHED | flags::NAME_VERIFIED, "{host}");
+            assert_eq!(
+                v.flags & !flags::CACHED,
+                flags::VOUCHED | flags::NAME_VERIFIED,
+                "{host}"
+            );
         }
         assert_result(
             &verify(&policy, &cert.der, "10.0.0.2", None),
