@@ -256,10 +256,15 @@ fn evaluate(
         if let Err((result, reason)) = path_problem(rule, path, certs[0], now, &profile_checks) {
             refused_path.borrow_mut().get_or_insert_with(|| {
                 let validated = path_der(rule, path);
+                let hint = if reason.starts_with("profile \"web\"") {
+                    "the chain breaks a rule of the public Web PKI; a rule for a private CA may say \"profile\": \"private\""
+                } else {
+                    "replace the anchor in the rule's \"anchors\" with one that may vouch for this chain"
+                };
                 Box::new(Rejection {
                     result,
                     reason,
-                    hint: None,
+                    hint: Some(hint.into()),
                     unsent_anchor: unsent_anchor(certs, &validated),
                     validated,
                 })

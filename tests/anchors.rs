@@ -36,6 +36,7 @@ fn assert_refused(v: &certpin::Verdict<'_>, code: PinResult, anchor: &str, what:
         v.detail
     );
     assert!(v.detail.contains(what), "{what:?} not in {}", v.detail);
+    assert!(v.detail.contains("To fix: replace the anchor"), "{}", v.detail);
 }
 
 #[test]
