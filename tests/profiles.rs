@@ -53,7 +53,12 @@ fn assert_web_refuses(pki: &Pki, host: &str, needles: &[&str]) {
     assert_result(&v, PinResult::PIN_ERR_BAD_USAGE);
     assert_eq!(v.flags, 0);
     assert!(v.detail.starts_with("profile \"web\": the "), "{}", v.detail);
-    assert!(v.detail.contains("To fix: the chain breaks a rule of the public Web PKI"), "{}", v.detail);
+    assert!(
+        v.detail
+            .contains("To fix: the chain breaks a rule of the public Web PKI"),
+        "{}",
+        v.detail
+    );
     for needle in needles {
         assert!(v.detail.contains(needle), "{needle:?} not in {}", v.detail);
     }
