@@ -162,7 +162,9 @@ pub(crate) fn web_problem(cert: &X509Certificate<'_>, role: Role) -> Option<Stri
             None => return Some("has no authorityKeyIdentifier (RFC 5280 4.2.1.1)".into()),
         }
     }
-    if is_ca_role && ski.is_none() {
+    // Not for anchors: roots of the current Mozilla list lack it (TWCA Global
+    // Root CA), and a root is trusted for its key, not for its identifiers.
+    if role == Role::Intermediate && ski.is_none() {
         return Some("is a CA without subjectKeyIdentifier (RFC 5280 4.2.1.2)".into());
     }
     if role == Role::Anchor && self_issued {
