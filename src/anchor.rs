@@ -83,6 +83,14 @@ impl Constraints {
         }
     }
 
+    /// Why a CA anchor may vouch for no chain at any time (keyUsage without
+    /// keyCertSign, EKU without serverAuth, unknown critical extension), as the
+    /// end of a sentence naming it. `None` for an anchor that is not a CA: a
+    /// pinned server certificate is trusted as itself, which is its purpose.
+    pub(crate) fn issuer_problem(&self) -> Option<&str> {
+        self.usage_problem.as_deref().filter(|_| self.is_ca)
+    }
+
     /// The span (Unix seconds, inclusive) in which the anchor is valid.
     pub(crate) fn validity(&self) -> (i64, i64) {
         (self.not_before, self.not_after)
