@@ -238,8 +238,11 @@ fn a_pinned_server_certificate_is_no_issuer() {
         assert_refused(&v, PinResult::PIN_ERR_BAD_USAGE, HOST, "is not a CA");
         // And one that only claims it as issuer, signed with another key.
         let forger = make(leaf_params(&[HOST]), None, &rcgen::PKCS_ECDSA_P256_SHA256);
-        let forged = leaf(&[HOST], &forger);
-        assert!(!verify(&policy, &forged.der, HOST, None).ok());
+        let forged = leaf(&["www.example.com", HOST], &forger);
+        assert_result(
+            &verify(&policy, &forged.der, HOST, None),
+            PinResult::PIN_ERR_BAD_SIGNATURE,
+        );
     }
 }
 
