@@ -72,7 +72,6 @@ pub(crate) fn web_problem(cert: &X509Certificate<'_>, role: Role) -> Option<Stri
     let mut aki = None;
     let mut ski = None;
     let mut san = None;
-    let mut has_eku = false;
     for ext in cert.extensions() {
         let critical = ext.critical;
         match ext.parsed_extension() {
@@ -111,7 +110,6 @@ pub(crate) fn web_problem(cert: &X509Certificate<'_>, role: Role) -> Option<Stri
                 }
             }
             ParsedExtension::ExtendedKeyUsage(eku) => {
-                has_eku = true;
                 if role == Role::Anchor {
                     return Some("is a root with an extendedKeyUsage (CABF BR 7.1.2.1)".into());
                 }
@@ -180,7 +178,7 @@ pub(crate) fn web_problem(cert: &X509Certificate<'_>, role: Role) -> Option<Stri
                         "is a root whose authorityKeyIdentifier has no keyIdentifier (CABF BR 7.1.2.1.3)".into(),
                     )
                 }
-                Some(k) if Some(k.0) != ski => return Some(
+                Some(k) if ski.is_some_and(|s| s != k.0) => return Some(
                     "is a root whose authorityKeyIdentifier differs from its subjectKeyIdentifier (CABF BR 7.1.2.1.3)"
                         .into(),
                 ),
@@ -196,21 +194,18 @@ pub(crate) fn web_problem(cert: &X509Certificate<'_>, role: Role) -> Option<Stri
         }
     }
     if role == Role::Leaf {
-        return leaf_problem(cert, san, has_eku);
+        return leaf_problem(cert, san);
     }
     None
 }
 
-/// The rules only a leaf follows: its names and its EKU.
+/// The rules only a leaf follows: its names.
 fn leaf_problem(
     cert: &X509Certificate<'_>,
     san: Option<(&x509_parser::extensions::SubjectAlternativeName<'_>, bool)>,
-    has_eku: bool,
 ) -> Option<String> {
-    // CABF BR 7.1.2.7.6 requires an EKU in the leaf, RFC 5280 4.2.1.12 does
-    // not; webpki requires serverAuth when one is present. A leaf without EKU
-    // is accepted, as pyca/cryptography does.
-    let _ = has_eku;
+    // No EKU is accepted: CABF BR 7.1.2.7.6 requires one in the leaf, RFC 5280
+    // 4.2.1.12 does not, and webpki requires serverAuth when one is present.
     let subject_empty = cert.subject().as_raw().len() <= 2;
     let names: &[GeneralName<'_>] = match san {
         None => return Some("is a leaf without subjectAltName (CABF BR 7.1.2.7)".into()),
