@@ -15,18 +15,18 @@ deps:
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 rust-test:
-	$(CARGO) test --all-targets
+	$(CARGO) test --locked --all-targets
 
 # The same verification and cache tests with aws-lc-rs checking signatures.
 test-aws-lc:
-	$(CARGO) test --features aws-lc-rs --lib --test verify --test cache
+	$(CARGO) test --locked --features aws-lc-rs --lib --test verify --test cache
 
 # build.rs regenerates include/certpin.h; a stale committed header fails here.
 header-check:
-	$(CARGO) build --lib
+	$(CARGO) build --locked --lib
 	git diff --exit-code -- include/ || { echo "include/certpin.h is stale: commit the regenerated header" >&2; exit 1; }
 
 # The C API from C and C++: shared and static library, sanitizers, valgrind.
@@ -55,4 +55,4 @@ qt-test:
 	ctest --test-dir target/cmake-qt5 --output-on-failure -L qt
 
 bench: deps
-	$(CARGO) bench
+	$(CARGO) bench --locked

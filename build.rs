@@ -1,5 +1,9 @@
 //! Regenerates `include/certpin.h` from `src/ffi` with cbindgen.
 //!
+//! The result codes are one list, the `result_codes!` invocation in
+//! `src/result.rs`; cbindgen does not expand macros, so this script hands it
+//! the enum that list defines, written out.
+//!
 //! The header is committed, and `make header-check` fails when it differs from
 //! what this script generates, so a change to the C API is always reviewed as
 //! a change to the header. The file is written only when its text changes, so
@@ -27,20 +31,18 @@ fn main() {
 fn generate(root: &Path) -> Result<(), String> {
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).map_err(|e| e.to_string())?;
     config.after_includes = Some(version_macros()?);
+    let codes = env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
+    let codes = Path::new(&codes).join("pin_result.rs");
+    fs::write(&codes, result_enum(&root.join("src/result.rs"))?).map_err(|e| format!("{}: {e}", codes.display()))?;
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(root.join("src/lib.rs"))
+        .with_src(&codes)
         .generate()
         .map_err(|e| e.to_string())?;
     let mut text = Vec::new();
     bindings.write(&mut text);
     let text = String::from_utf8(text).map_err(|e| e.to_string())?;
-    // Should cbindgen's output ever change shape, the sized form is written
-    // as is and `make header-check` shows the difference.
-    let text = plain_c_enum(&text, "pin_result").unwrap_or_else(|| {
-        println!("cargo:warning=pin_result could not be turned into a plain C enum");
-        text
-    });
     let path = root.join("include/certpin.h");
     if fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
         return Ok(());
@@ -79,25 +81,17 @@ fn version_macros() -> Result<String, String> {
     ))
 }
 
-/// Rewrites cbindgen's form of a `#[repr(u32)]` enum (an enum plus a
-/// `uint32_t` typedef outside C23 and C++) as `typedef enum NAME { ... } NAME;`,
-/// the form the C API documents. The Rust side stays `repr(u32)`; a C enum
-/// whose values all fit 32 bits has the same size and passing convention on
-/// every platform certpin builds for (the C tests assert the size).
-fn plain_c_enum(text: &str, name: &str) -> Option<String> {
-    let start = text.find(&format!("enum {name}\n"))?;
-    let open = start + text[start..].find(" {\n")? + " {\n".len();
-    let close = open + text[open..].find("\n};\n")?;
-    let after = close + "\n};\n".len();
-    // cbindgen closes the sized form with this block, exactly.
-    let sized_typedef = format!(
-        "#ifndef __cplusplus\n#if __STDC_VERSION__ >= 202311L\ntypedef enum {name} {name};\n#else\n\
-         typedef uint32_t {name};\n#endif // __STDC_VERSION__ >= 202311L\n#endif // __cplusplus\n"
-    );
-    let rest = text[after..].strip_prefix(sized_typedef.as_str())?;
-    Some(format!(
-        "{}typedef enum {name} {{\n{}\n}} {name};\n{rest}",
-        &text[..start],
-        &text[open..close],
-    ))
+/// The `PinResult` enum that `result_codes!` in `src/result.rs` defines,
+/// written out for cbindgen.
+fn result_enum(path: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let start = text
+        .find("\nresult_codes! {\n")
+        .ok_or("src/result.rs has no `result_codes! {` invocation")?;
+    let body = &text[start + "\nresult_codes! {\n".len()..];
+    let body = &body[..body
+        .find("\n}\n")
+        .ok_or("the `result_codes!` invocation is not closed")?];
+    // The invocation's body is the enum's definition, doc comments included.
+    Ok(format!("#[repr(C)]\n{body}\n"))
 }

@@ -14,11 +14,12 @@ const char *const kBuffer = "certpin.buffer";
 const char *const kTunnel = "certpin.tunnel";
 const char *const kHttp2 = "certpin.h2";
 const char *const kHttp2Preface = "certpin.h2.preface";
+const char *const kConnection = "certpin.connection";
 
 const QByteArray kClientPreface = QByteArrayLiteral("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 // HTTP/2 frame types and flags (RFC 9113, section 6).
-enum : quint8 { kData = 0, kHeaders = 1, kSettings = 4, kPing = 6 };
+enum : quint8 { kData = 0, kHeaders = 1, kSettings = 4, kPing = 6, kContinuation = 9 };
 enum : quint8 { kEndStream = 0x1, kAck = 0x1, kEndHeaders = 0x4 };
 
 QByteArray frame(quint8 type, quint8 flags, quint32 stream, const QByteArray &payload = QByteArray())
@@ -58,6 +59,8 @@ public:
     bool proxying = false;
 
     qint64 bytes = 0;
+    QList<qint64> requestBytes;
+    QList<QByteArray> requestsSeen;
     int connections = 0;
     int requests = 0;
     QList<QByteArray> connectTargets;
@@ -98,6 +101,8 @@ protected:
             configuration.setAllowedNextProtocols(alpn);
         socket->setSslConfiguration(configuration);
         m_sockets.append(QPointer<QSslSocket>(socket));
+        socket->setProperty(kConnection, requestBytes.size());
+        requestBytes.append(0);
         ++connections;
         connect(socket, &QSslSocket::encrypted, this, [socket] {
             socket->setProperty(kHttp2, socket->sslConfiguration().nextNegotiatedProtocol() == "h2");
@@ -159,6 +164,12 @@ private:
             const quint32 stream = bigEndian(buffer, 5, 4) & 0x7fffffffu;
             const QByteArray payload = buffer.mid(9, length);
             buffer.remove(0, 9 + length);
+            if (type == kHeaders || type == kContinuation || type == kData)
+                countRequestBytes(socket, 9 + length);
+            if (type == kHeaders) {
+                requestsSeen.append("HTTP/2 HEADERS on stream " + QByteArray::number(stream) + ", "
+                                    + QByteArray::number(length) + " bytes");
+            }
             if (mode == LoopbackServer::Mode::Silent && type != kHeaders)
                 continue;
             if (type == kSettings && !(flags & kAck))
@@ -205,15 +216,24 @@ private:
             onHttp2(socket, buffer);
             return;
         }
+        countRequestBytes(socket, data.size());
         for (;;) {
             const int end = buffer.indexOf("\r\n\r\n");
             if (end < 0)
                 break;
+            requestsSeen.append(buffer.left(buffer.indexOf("\r\n")));
             const QByteArray head = buffer.left(end).toLower();
             buffer.remove(0, end + 4);
             onRequest(socket, head.contains("\r\nconnection: close"), 0);
         }
         socket->setProperty(kBuffer, buffer);
+    }
+
+    void countRequestBytes(QSslSocket *socket, qint64 count)
+    {
+        const int connection = socket->property(kConnection).toInt();
+        if (connection >= 0 && connection < requestBytes.size())
+            requestBytes[connection] += count;
     }
 
     void answer(QSslSocket *socket, bool close, quint32 stream)
@@ -324,6 +344,28 @@ qint64 LoopbackServer::bytesReceived() const
     return bytes;
 }
 
+qint64 LoopbackServer::requestBytes() const
+{
+    qint64 total = 0;
+    for (const qint64 bytes : requestBytesPerConnection())
+        total += bytes;
+    return total;
+}
+
+QList<qint64> LoopbackServer::requestBytesPerConnection() const
+{
+    QList<qint64> perConnection;
+    inServerThread([&perConnection](Listener &l) { perConnection = l.requestBytes; });
+    return perConnection;
+}
+
+QList<QByteArray> LoopbackServer::requestsSeen() const
+{
+    QList<QByteArray> seen;
+    inServerThread([&seen](Listener &l) { seen = l.requestsSeen; });
+    return seen;
+}
+
 int LoopbackServer::connections() const
 {
     int n = 0;
@@ -356,6 +398,10 @@ void LoopbackServer::resetCounts()
 {
     inServerThread([](Listener &l) {
         l.bytes = 0;
+        // Connections stay open: their counters restart from zero.
+        for (qint64 &bytes : l.requestBytes)
+            bytes = 0;
+        l.requestsSeen.clear();
         l.connections = 0;
         l.requests = 0;
         l.connectTargets.clear();

@@ -65,6 +65,16 @@ public:
 
     /// Application bytes received after the TLS handshake, on every connection.
     qint64 bytesReceived() const;
+    /// Bytes of requests received, on every connection: everything a client
+    /// sends over HTTP/1.1, and over HTTP/2 the frames that carry a request
+    /// (HEADERS, CONTINUATION, DATA; not the connection preface, SETTINGS or
+    /// PING). A request that left the client counts here.
+    qint64 requestBytes() const;
+    /// requestBytes() per connection, in the order they were accepted.
+    QList<qint64> requestBytesPerConnection() const;
+    /// What each request that arrived was, for messages: the request line
+    /// (HTTP/1.1) or "HTTP/2 HEADERS on stream N, L bytes".
+    QList<QByteArray> requestsSeen() const;
     /// TCP connections accepted.
     int connections() const;
     /// HTTP requests received (a request's headers arrived).

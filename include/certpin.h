@@ -35,7 +35,7 @@
  *
  * The codes are grouped in blocks: 1xx the caller's mistakes, 2xx loading a
  * policy, 3xx a rejected chain, 9xx internal errors. An internal error is
- * always a rejection.
+ * always a rejection. A C enum: the values all fit 32 bits.
  */
 typedef enum pin_result {
   /**
@@ -169,6 +169,19 @@ typedef enum pin_flag {
 typedef struct pin_policy pin_policy;
 
 /**
+ * Reads one anchor file for `pin_policy_load_json_with_reader`.
+ *
+ * `path` is the `anchors` entry as the policy wrote it (NUL-terminated,
+ * relative or absolute; resolving it is the reader's decision). Returns the
+ * file's bytes and writes their count to `*len_out`, or returns NULL when the
+ * file cannot be read. The bytes stay owned by the caller and must remain
+ * valid and unchanged until the reader is called again or the load returns.
+ * Called on the loading thread, synchronously, at most once per distinct
+ * entry; it must return normally (no `longjmp`, no C++ exception).
+ */
+typedef const uint8_t *(*pin_read_fn)(void *userdata, const char *path, size_t *len_out);
+
+/**
  * Receives a violation report.
  *
  * Called synchronously, on the thread that called `pin_verify_chain_ex`,
@@ -255,12 +268,15 @@ size_t pin_last_error(char *buf, size_t buf_len);
  * `path` is NULL or a NUL-terminated file name (bytes, as the OS takes them);
  * `policy_out` is NULL or points to a writable `pin_policy *`.
  */
-pin_result pin_policy_load_file(const char *path, struct pin_policy **policy_out);
+enum pin_result pin_policy_load_file(const char *path, struct pin_policy **policy_out);
 
 /**
  * Loads a JSON policy (format version 1) from the `len` bytes at `json`
- * (no NUL needed). Relative paths of PEM anchor files are taken from the
- * working directory.
+ * (no NUL needed). A text in memory has no folder: a PEM anchor file must be
+ * named by an absolute path, and a relative one is `PIN_ERR_POLICY_INVALID`
+ * naming it (the working directory is not a trust decision: whoever starts
+ * the program chooses it). `pin_policy_load_json_with_reader` resolves
+ * relative names where the policy really lives.
  *
  * Ownership and results as for `pin_policy_load_file`; `json` may not be
  * NULL even when `len` is 0 (an empty text is `PIN_ERR_POLICY_SYNTAX`).
@@ -269,7 +285,32 @@ pin_result pin_policy_load_file(const char *path, struct pin_policy **policy_out
  * `json` is NULL or points to `len` readable bytes; `policy_out` is NULL or
  * points to a writable `pin_policy *`.
  */
-pin_result pin_policy_load_json(const uint8_t *json, size_t len, struct pin_policy **policy_out);
+enum pin_result pin_policy_load_json(const uint8_t *json,
+                                     size_t len,
+                                     struct pin_policy **policy_out);
+
+/**
+ * Loads a JSON policy (format version 1) from the `len` bytes at `json`,
+ * reading its PEM anchor files through `read` instead of the file system:
+ * for a policy kept where its anchors are too, such as an application's
+ * resources (`certpin_qt.hpp` reads a Qt resource policy this way, so that
+ * `"certs/root.pem"` is the resource beside it and never a file on disk).
+ * `userdata` is passed to `read` as is.
+ *
+ * Ownership and results as for `pin_policy_load_file`; `PIN_ERR_NULL_ARGUMENT`
+ * also when `read` is NULL, `PIN_ERR_POLICY_IO` when `read` returns NULL
+ * (naming the entry; also for an entry holding a NUL, which no reader could be given).
+ *
+ * # Safety
+ * `json` is NULL or points to `len` readable bytes; `policy_out` is NULL or
+ * points to a writable `pin_policy *`; `read` keeps the promises of
+ * `pin_read_fn`.
+ */
+enum pin_result pin_policy_load_json_with_reader(const uint8_t *json,
+                                                 size_t len,
+                                                 pin_read_fn read,
+                                                 void *userdata,
+                                                 struct pin_policy **policy_out);
 
 /**
  * The quick policy: every host, trust exactly the certificates in this PEM
@@ -285,7 +326,7 @@ pin_result pin_policy_load_json(const uint8_t *json, size_t len, struct pin_poli
  * `pem` is NULL or points to `len` readable bytes; `policy_out` is NULL or
  * points to a writable `pin_policy *`.
  */
-pin_result pin_policy_load_pem(const uint8_t *pem, size_t len, struct pin_policy **policy_out);
+enum pin_result pin_policy_load_pem(const uint8_t *pem, size_t len, struct pin_policy **policy_out);
 
 /**
  * Releases a policy. `NULL` is a no-op.
@@ -325,10 +366,10 @@ void pin_policy_free(struct pin_policy *policy);
  * `der_chain` is NULL or points to `len` readable bytes; `policy` is NULL or
  * a live policy; `host` is NULL or a NUL-terminated string.
  */
-pin_result pin_verify_chain(const uint8_t *der_chain,
-                            size_t len,
-                            const struct pin_policy *policy,
-                            const char *host);
+enum pin_result pin_verify_chain(const uint8_t *der_chain,
+                                 size_t len,
+                                 const struct pin_policy *policy,
+                                 const char *host);
 
 /**
  * As `pin_verify_chain`, at `unix_time` (seconds since the Unix epoch)
@@ -337,11 +378,11 @@ pin_result pin_verify_chain(const uint8_t *der_chain,
  * # Safety
  * As for `pin_verify_chain`.
  */
-pin_result pin_verify_chain_at(const uint8_t *der_chain,
-                               size_t len,
-                               const struct pin_policy *policy,
-                               const char *host,
-                               int64_t unix_time);
+enum pin_result pin_verify_chain_at(const uint8_t *der_chain,
+                                    size_t len,
+                                    const struct pin_policy *policy,
+                                    const char *host,
+                                    int64_t unix_time);
 
 /**
  * The full form of `pin_verify_chain`.
@@ -359,15 +400,15 @@ pin_result pin_verify_chain_at(const uint8_t *der_chain,
  * As for `pin_verify_chain`; `flags_out` is NULL or points to a writable
  * `uint32_t`; `report` is NULL or a function of that type.
  */
-pin_result pin_verify_chain_ex(const uint8_t *der_chain,
-                               size_t len,
-                               const struct pin_policy *policy,
-                               const char *host,
-                               uint16_t port,
-                               int64_t unix_time,
-                               uint32_t *flags_out,
-                               pin_report_fn report,
-                               void *userdata);
+enum pin_result pin_verify_chain_ex(const uint8_t *der_chain,
+                                    size_t len,
+                                    const struct pin_policy *policy,
+                                    const char *host,
+                                    uint16_t port,
+                                    int64_t unix_time,
+                                    uint32_t *flags_out,
+                                    pin_report_fn report,
+                                    void *userdata);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -22,8 +22,18 @@
  *    reaches the application). Clearing the cache while a request is under way
  *    would strand that request forever, so it happens only when the manager has
  *    no unfinished reply; until then the second check covers reused connections.
- *  - After a rejection every unfinished reply to the same origin is aborted too:
- *    with HTTP/2 they share the rejected connection and would otherwise hang.
+ *  - After a rejection the origin (scheme, host, port) is quarantined: every
+ *    unfinished reply to it is aborted (with HTTP/2 they share the rejected
+ *    connection and would hang; with HTTP/1.1 they wait in Qt's queue for
+ *    it), and every later request to it is refused before Qt can put it on
+ *    the rejected connection, which it would do without a new handshake. The
+ *    refusal happens where Qt asks the manager's proxy factory about the
+ *    request (certpin's factory stands in front of the manager's proxy
+ *    settings; see setProxyFactory()). The quarantine ends when the
+ *    connection cache is cleared, once the manager is idle.
+ *  - Synchronous requests (QNetworkRequest::SynchronousRequestAttribute)
+ *    over TLS are refused on a pinned manager: Qt sends them without
+ *    emitting `encrypted`, so their chain cannot be checked before they go.
  *  - In `sslErrors`, Qt's errors are ignored only when certpin vouched for the
  *    chain itself (PIN_FLAG_VOUCHED: a pinned self-signed server, a private CA
  *    Qt does not know), only the errors that case explains, and a host-name error
@@ -51,29 +61,24 @@
 
 #include <certpin.h>
 
+#include "certpin_qt_report.hpp"
+
 #include <QtCore/QByteArray>
 #include <QtCore/QChildEvent>
-#include <QtCore/QCoreApplication>
-#include <QtCore/QCryptographicHash>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QEvent>
 #include <QtCore/QFile>
+#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QIODevice>
-#include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
-#include <QtCore/QJsonObject>
-#include <QtCore/QJsonValue>
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
-#include <QtCore/QMutex>
-#include <QtCore/QMutexLocker>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QString>
 #include <QtCore/QThread>
 #include <QtCore/QUrl>
 #include <QtNetwork/QNetworkAccessManager>
+#include <QtNetwork/QNetworkProxy>
 #include <QtNetwork/QNetworkReply>
 #include <QtNetwork/QNetworkRequest>
 #include <QtNetwork/QSslCertificate>
@@ -114,6 +119,83 @@ struct Verdict {
     QString resultName() const { return QString::fromLatin1(pin_result_name(static_cast<int>(result))); }
 };
 
+/// A loaded pinning policy. Copies share one immutable certpin policy, which
+/// may be used from any thread. A policy that failed to load rejects every
+/// chain with the error of the load: pinning fails closed.
+class Policy {
+public:
+    /// An empty policy: rejects everything.
+    Policy() = default;
+
+    /// Loads a JSON policy file; anchors that are file paths are relative to
+    /// its folder. A policy in Qt resources (":/app/pins.json",
+    /// "qrc:/app/pins.json") reads its anchor files from the resources too: a
+    /// relative "certs/root.pem" is ":/app/certs/root.pem", never a file on
+    /// disk (an absolute path is the file it names).
+    static Policy fromFile(const QString &path, QString *error = nullptr);
+
+    /// Loads a JSON policy from memory. It has no folder: anchor files must be
+    /// absolute paths (a relative one is refused, naming it), or give the PEM
+    /// text inline.
+    static Policy fromJson(const QByteArray &json, QString *error = nullptr);
+
+    /// The quick policy: every host, trust exactly the certificates in this
+    /// PEM text and nothing else.
+    static Policy fromPem(const QByteArray &pem, QString *error = nullptr);
+
+    /// Whether the policy loaded.
+    bool isValid() const noexcept { return m_policy != nullptr; }
+    /// Why the policy did not load ("PIN_ERR_…: detail"); empty when it did.
+    QString errorString() const { return isValid() ? QString() : m_loadError; }
+    /// The certpin handle, for the C API; null when the policy did not load.
+    const pin_policy *handle() const noexcept { return m_policy.get(); }
+
+    /// Verifies the chain a server presented (leaf first, as Qt's
+    /// peerCertificateChain() gives it) for `host`, the name the application
+    /// connected to. `port` only goes into violation reports. A violation of
+    /// a rule with a `report_uri` (enforced or report-only) is posted there
+    /// from the application's main thread, later: this call never waits for it.
+    Verdict verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port = 0) const;
+
+private:
+    static Policy adopt(pin_result result, pin_policy *loaded, QString *error);
+
+    std::shared_ptr<pin_policy> m_policy;
+    pin_result m_loadResult = PIN_ERR_NULL_ARGUMENT;
+    QString m_loadError = QStringLiteral("PIN_ERR_NULL_ARGUMENT: no pinning policy was loaded");
+};
+
+/// Pins every HTTPS request of `manager` to `policy`; installing again
+/// replaces the policy. `onReject` is called (from a slot Qt's network thread
+/// waits for: it must not block) for each reply refused, just before it is
+/// aborted.
+inline void install(QNetworkAccessManager *manager, const Policy &policy,
+                    std::function<void(QNetworkReply *, const Verdict &)> onReject = {});
+
+/// Pins one socket to `policy`. Each handshake is judged for the name the
+/// socket verifies then (its peerVerifyName(), else the host it connected
+/// to), so a socket reconnected elsewhere falls under that host's rule.
+/// Install before connecting the application's own `encrypted` slots and
+/// before the handshake; installing again replaces the policy. On a
+/// rejection `onReject` is called (it must not block) and the socket is
+/// aborted.
+inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject = {});
+
+/// The form of certpin 0.1, which took the host to judge. `host` is no
+/// longer used: a socket is judged for the name it verifies at each
+/// handshake (see above), since a fixed host let a socket reconnected to
+/// another host be judged by the wrong rule.
+inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
+                    std::function<void(const Verdict &)> onReject = {});
+
+/// Sets a proxy factory on a pinned manager. QNetworkAccessManager deletes
+/// the factory it replaces, so certpin's, which refuses requests to a
+/// rejected origin before Qt can send them, must ask the application's
+/// instead of being replaced by it: use this in place of
+/// `manager->setProxyFactory(factory)` once certpin is installed. Takes
+/// ownership of `factory`, as Qt does.
+inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory);
+
 namespace detail {
 
 /// The message of this thread's last failed certpin call.
@@ -144,331 +226,36 @@ inline QByteArray hostArgument(const QString &host)
     return h.toLatin1();
 }
 
-/// Sends RFC 7469 violation reports to the `report_uri` of the rule that was
-/// violated. One per process, living in the application's main thread; its
-/// QNetworkAccessManager is its own, made when the first report goes out, and
-/// pinning is never installed on it: a report about a blocked host must get
-/// out. A QObject without Q_OBJECT: a context for queued calls.
-///
-/// The report callback runs inside Qt's TLS slots, where Qt's network thread
-/// waits: it only copies the report and queues it. Everything else happens
-/// later, in the reporter's thread:
-///  - an identical report (same URI, host, port, served chain and result) is
-///    sent at most once per kQuietMs, remembered in a bounded table; the key
-///    is recorded when the report is queued, so a failed post is not retried;
-///  - reports go out one at a time, in order, each bounded by kTimeoutMs, and
-///    at most kMaxQueued wait: a flood of distinct violations cannot grow
-///    memory or connections without bound;
-///  - a failure is dropped quietly; every reply is deleted once finished.
-class Reporter : public QObject {
-public:
-    /// The reporter's object name; it is a child of QCoreApplication.
-    static constexpr const char *kName = "certpin::Reporter";
-    /// The object name of the reporter's QNetworkAccessManager.
-    static constexpr const char *kManagerName = "certpin::ReportManager";
-    /// How long an identical report is not sent again: a day, as browsers did
-    /// for HPKP reports.
-    static constexpr qint64 kQuietMs = qint64(24) * 60 * 60 * 1000;
-    /// How many distinct reports are remembered for kQuietMs.
-    static constexpr int kMaxRemembered = 1024;
-    /// How many reports may wait to be sent; beyond that they are dropped.
-    static constexpr int kMaxQueued = 64;
-    /// How long one post may take.
-    static constexpr int kTimeoutMs = 30000;
 
-    /// A pin_report_fn. Runs inside Qt's TLS slots: copies and queues, never
-    /// blocks, never throws into certpin.
-    static void queue(void *, const char *uri, const char *report, size_t length) noexcept
+/// Reads the anchor files of a policy kept in Qt resources, for
+/// pin_policy_load_json_with_reader: a relative name is taken from the
+/// policy's own resource folder, an absolute one (":/…", "/…") as it is.
+class AnchorReader {
+public:
+    explicit AnchorReader(const QString &folder) : m_folder(folder) {}
+
+    static const uint8_t *read(void *userdata, const char *path, size_t *length) noexcept
     {
         try {
-            if (!uri || !report || length > static_cast<size_t>(std::numeric_limits<int>::max()))
-                return;
-            dispatch(QByteArray(uri), QByteArray(report, static_cast<int>(length)));
+            auto *reader = static_cast<AnchorReader *>(userdata);
+            const QString name = QFile::decodeName(QByteArray(path));
+            const bool absolute = name.startsWith(QLatin1Char(':')) || QFileInfo(name).isAbsolute();
+            QFile file(absolute ? name : reader->m_folder + QLatin1Char('/') + name);
+            if (!file.open(QIODevice::ReadOnly))
+                return nullptr;
+            reader->m_data = file.readAll();
+            *length = static_cast<size_t>(reader->m_data.size());
+            return reinterpret_cast<const uint8_t *>(reader->m_data.constData());
         } catch (...) {
-            // A report that cannot even be copied is dropped: reporting never
-            // changes the verdict.
+            return nullptr; // certpin says the file could not be read
         }
-    }
-
-    ~Reporter() override
-    {
-        const QMutexLocker lock(&mutex());
-        if (current() == this)
-            current() = nullptr;
     }
 
 private:
-    struct Queued {
-        QByteArray uri;
-        QByteArray report;
-    };
-
-    Reporter() : QObject(nullptr)
-    {
-        setObjectName(QLatin1String(kName));
-        m_clock.start();
-    }
-
-    static QMutex &mutex()
-    {
-        static QMutex instanceMutex;
-        return instanceMutex;
-    }
-    static Reporter *&current()
-    {
-        static Reporter *instance = nullptr;
-        return instance;
-    }
-
-    /// Hands a report to the reporter's thread, making the reporter first if
-    /// there is none.
-    static void dispatch(const QByteArray &uri, const QByteArray &report)
-    {
-        QCoreApplication *application = QCoreApplication::instance();
-        if (!application)
-            return;
-        const QMutexLocker lock(&mutex());
-        Reporter *reporter = current();
-        if (!reporter) {
-            // Made in the thread of a slot, it lives where the application
-            // does, and goes first when the application goes: a network
-            // manager outliving QCoreApplication makes Qt complain at exit.
-            reporter = new Reporter;
-            if (reporter->thread() != application->thread())
-                reporter->moveToThread(application->thread()); // adopted in accept()
-            else
-                reporter->setParent(application);
-            current() = reporter;
-            qAddPostRoutine(&Reporter::destroy);
-        }
-        // Under the lock: the reporter cannot be deleted before the call is
-        // queued, and a queued call dies with its object.
-        QMetaObject::invokeMethod(
-            reporter, [reporter, uri, report] { reporter->accept(uri, report); }, Qt::QueuedConnection);
-    }
-
-    /// What makes two reports identical: the URI, the host, the port, the
-    /// served chain and the result; never the time.
-    static QByteArray keyOf(const QByteArray &uri, const QByteArray &report)
-    {
-        QCryptographicHash hash(QCryptographicHash::Sha256);
-        const auto add = [&hash](const QByteArray &part) {
-            hash.addData(QByteArray::number(part.size()) + ':');
-            hash.addData(part);
-        };
-        add(uri);
-        const QJsonDocument document = QJsonDocument::fromJson(report);
-        if (!document.isObject()) {
-            add(report);
-            return hash.result();
-        }
-        const QJsonObject fields = document.object();
-        add(fields.value(QLatin1String("hostname")).toString().toUtf8());
-        add(QByteArray::number(fields.value(QLatin1String("port")).toInt()));
-        add(fields.value(QLatin1String("certpin-result")).toString().toUtf8());
-        const QJsonArray served = fields.value(QLatin1String("served-certificate-chain")).toArray();
-        for (const QJsonValue certificate : served)
-            add(certificate.toString().toUtf8());
-        return hash.result();
-    }
-
-    /// Runs as QCoreApplication is destroyed, in its thread.
-    static void destroy()
-    {
-        Reporter *reporter = nullptr;
-        {
-            const QMutexLocker lock(&mutex());
-            reporter = current();
-        }
-        delete reporter;
-    }
-
-    void accept(const QByteArray &uri, const QByteArray &report)
-    {
-        QCoreApplication *application = QCoreApplication::instance();
-        if (!parent() && application && application->thread() == thread())
-            setParent(application);
-        const QByteArray key = keyOf(uri, report);
-        const qint64 now = m_clock.elapsed();
-        const auto sent = m_sent.constFind(key);
-        if (sent != m_sent.constEnd() && now - sent.value() < kQuietMs)
-            return;
-        if (m_queue.size() >= kMaxQueued)
-            return; // dropped, and not remembered: a later one may go
-        remember(key, now);
-        m_queue.append(Queued{uri, report});
-        sendNext();
-    }
-
-    void remember(const QByteArray &key, qint64 now)
-    {
-        if (m_sent.size() >= kMaxRemembered && !m_sent.contains(key)) {
-            for (auto it = m_sent.begin(); it != m_sent.end();) {
-                if (now - it.value() >= kQuietMs)
-                    it = m_sent.erase(it);
-                else
-                    ++it;
-            }
-            if (m_sent.size() >= kMaxRemembered) {
-                auto oldest = m_sent.begin();
-                for (auto it = m_sent.begin(); it != m_sent.end(); ++it) {
-                    if (it.value() < oldest.value())
-                        oldest = it;
-                }
-                m_sent.erase(oldest);
-            }
-        }
-        m_sent.insert(key, now);
-    }
-
-    void sendNext()
-    {
-        while (!m_sending && !m_queue.isEmpty()) {
-            const Queued next = m_queue.takeFirst();
-            const QUrl target(QString::fromUtf8(next.uri), QUrl::StrictMode);
-            const QString scheme = target.scheme().toLower();
-            if (!target.isValid() || (scheme != QLatin1String("https") && scheme != QLatin1String("http")))
-                continue;
-            if (!m_manager) {
-                m_manager = new QNetworkAccessManager(this);
-                m_manager->setObjectName(QLatin1String(kManagerName));
-            }
-            QNetworkRequest request(target);
-            request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
-            request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
-            request.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
-            request.setTransferTimeout(kTimeoutMs);
-            QNetworkReply *reply = m_manager->post(request, next.report);
-            m_sending = true;
-            QObject::connect(reply, &QNetworkReply::finished, this, [this, reply] {
-                reply->deleteLater();
-                m_sending = false;
-                sendNext();
-            });
-        }
-    }
-
-    QElapsedTimer m_clock;
-    /// Report key -> when it was last queued (m_clock).
-    QHash<QByteArray, qint64> m_sent;
-    QList<Queued> m_queue;
-    bool m_sending = false;
-    QNetworkAccessManager *m_manager = nullptr;
+    QString m_folder;
+    /// The file last read: certpin copies it before asking for the next one.
+    QByteArray m_data;
 };
-
-} // namespace detail
-
-/// A loaded pinning policy. Copies share one immutable certpin policy, which
-/// may be used from any thread. A policy that failed to load rejects every
-/// chain with the error of the load: pinning fails closed.
-class Policy {
-public:
-    /// An empty policy: rejects everything.
-    Policy() = default;
-
-    /// Loads a JSON policy file (anchors that are file paths are relative to
-    /// its folder). A Qt resource (":/pins.json", "qrc:/pins.json") is read
-    /// through QFile and loaded as fromJson() loads it, so its anchors belong
-    /// inline, as PEM text.
-    static Policy fromFile(const QString &path, QString *error = nullptr)
-    {
-        if (path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"))) {
-            QFile file(path.startsWith(QLatin1Char(':')) ? path : path.mid(3));
-            if (!file.open(QIODevice::ReadOnly)) {
-                Policy unread;
-                unread.m_loadResult = PIN_ERR_POLICY_IO;
-                unread.m_loadError = QStringLiteral("the pinning policy did not load: PIN_ERR_POLICY_IO: ") + path
-                    + QStringLiteral(": ") + file.errorString();
-                if (error)
-                    *error = unread.m_loadError;
-                return unread;
-            }
-            return fromJson(file.readAll(), error);
-        }
-        const QByteArray encoded = QFile::encodeName(path);
-        pin_policy *loaded = nullptr;
-        const pin_result r = pin_policy_load_file(encoded.constData(), &loaded);
-        return adopt(r, loaded, error);
-    }
-
-    /// Loads a JSON policy from memory (relative anchor paths are relative to
-    /// the working directory).
-    static Policy fromJson(const QByteArray &json, QString *error = nullptr)
-    {
-        pin_policy *loaded = nullptr;
-        const pin_result r = pin_policy_load_json(reinterpret_cast<const uint8_t *>(json.constData()),
-                                                  static_cast<size_t>(json.size()), &loaded);
-        return adopt(r, loaded, error);
-    }
-
-    /// The quick policy: every host, trust exactly the certificates in this
-    /// PEM text and nothing else.
-    static Policy fromPem(const QByteArray &pem, QString *error = nullptr)
-    {
-        pin_policy *loaded = nullptr;
-        const pin_result r = pin_policy_load_pem(reinterpret_cast<const uint8_t *>(pem.constData()),
-                                                 static_cast<size_t>(pem.size()), &loaded);
-        return adopt(r, loaded, error);
-    }
-
-    /// Whether the policy loaded.
-    bool isValid() const noexcept { return m_policy != nullptr; }
-    /// Why the policy did not load ("PIN_ERR_…: detail"); empty when it did.
-    QString errorString() const { return isValid() ? QString() : m_loadError; }
-    /// The certpin handle, for the C API; null when the policy did not load.
-    const pin_policy *handle() const noexcept { return m_policy.get(); }
-
-    /// Verifies the chain a server presented (leaf first, as Qt's
-    /// peerCertificateChain() gives it) for `host`, the name the application
-    /// connected to. `port` only goes into violation reports. A violation of
-    /// a rule with a `report_uri` (enforced or report-only) is posted there
-    /// from the application's main thread, later: this call never waits for it.
-    Verdict verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port = 0) const
-    {
-        Verdict verdict;
-        if (!m_policy) {
-            verdict.result = m_loadResult;
-            verdict.message = m_loadError;
-            return verdict;
-        }
-        QByteArray der;
-        for (const QSslCertificate &certificate : chain)
-            der += certificate.toDer();
-        const QByteArray name = detail::hostArgument(host);
-        uint32_t flags = 0;
-        verdict.result = pin_verify_chain_ex(reinterpret_cast<const uint8_t *>(der.constData()),
-                                             static_cast<size_t>(der.size()), m_policy.get(), name.constData(),
-                                             port, -1, &flags, &detail::Reporter::queue, nullptr);
-        verdict.flags = flags;
-        if (!verdict.ok() || (flags & static_cast<uint32_t>(PIN_FLAG_REPORT_ONLY)) != 0)
-            verdict.message = detail::lastError();
-        return verdict;
-    }
-
-private:
-    static Policy adopt(pin_result result, pin_policy *loaded, QString *error)
-    {
-        Policy policy;
-        if (result == PIN_OK && loaded) {
-            policy.m_policy.reset(loaded, pin_policy_free);
-            if (error)
-                error->clear();
-            return policy;
-        }
-        pin_policy_free(loaded);
-        policy.m_loadResult = result == PIN_OK ? PIN_ERR_INTERNAL : result;
-        policy.m_loadError = QStringLiteral("the pinning policy did not load: ") + detail::lastError();
-        if (error)
-            *error = policy.m_loadError;
-        return policy;
-    }
-
-    std::shared_ptr<pin_policy> m_policy;
-    pin_result m_loadResult = PIN_ERR_NULL_ARGUMENT;
-    QString m_loadError = QStringLiteral("PIN_ERR_NULL_ARGUMENT: no pinning policy was loaded");
-};
-
-namespace detail {
 
 /// Whether Qt's complaint is one that a chain certpin vouched for explains:
 /// Qt does not know the anchor (a pinned self-signed server, a private CA).
@@ -527,21 +314,103 @@ private:
     QPointer<Target> m_target;
 };
 
-inline bool isHttps(const QUrl &url)
+/// The origin a URL's connection serves: "https://host:port" (scheme and
+/// host lower case, the port always written). Qt's connection cache keys
+/// its connections by no less than this, so replies of one origin are the
+/// ones that may share a connection.
+inline QString originOf(const QUrl &url)
 {
-    return url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0;
+    QString scheme = url.scheme().toLower();
+    if (scheme.startsWith(QLatin1String("preconnect-")))
+        scheme = scheme.mid(11);
+    return scheme + QLatin1String("://") + url.host(QUrl::FullyEncoded).toLower() + QLatin1Char(':')
+        + QString::number(url.port(scheme == QLatin1String("http") ? 80 : 443));
 }
 
-/// Whether two URLs would share a connection: same scheme, host and port.
-inline bool sameOrigin(const QUrl &a, const QUrl &b)
+/// Whether `url` is fetched over TLS (preconnections included).
+inline bool isTls(const QUrl &url)
 {
-    return a.scheme().compare(b.scheme(), Qt::CaseInsensitive) == 0
-        && a.host(QUrl::FullyEncoded).compare(b.host(QUrl::FullyEncoded), Qt::CaseInsensitive) == 0
-        && a.port(443) == b.port(443);
+    const QString scheme = url.scheme();
+    return scheme.compare(QLatin1String("https"), Qt::CaseInsensitive) == 0
+        || scheme.compare(QLatin1String("preconnect-https"), Qt::CaseInsensitive) == 0;
 }
+
+/// The verdict for a request certpin cannot check.
+inline Verdict synchronousRefused()
+{
+    Verdict verdict;
+    verdict.result = PIN_ERR_REJECTED_OTHER;
+    verdict.message = QStringLiteral(
+        "PIN_ERR_REJECTED_OTHER: a synchronous request (QNetworkRequest::SynchronousRequestAttribute) cannot be "
+        "pinned: Qt sends it without the `encrypted` signal certpin checks the chain in. Make it asynchronous.");
+    return verdict;
+}
+
+/// The guard of type `Guard` that pinning made a child of `owner`, if any.
+/// The guards have no Q_OBJECT (the header needs no moc), so they are found
+/// by name and type, not by qobject_cast.
+template <typename Guard> Guard *guardOf(const QObject *owner)
+{
+    for (QObject *child : owner->children()) {
+        if (child->objectName() == QLatin1String(Guard::kName)) {
+            if (auto *guard = dynamic_cast<Guard *>(child))
+                return guard;
+        }
+    }
+    return nullptr;
+}
+
+/// Sets a reply's error string (QNetworkReply::setErrorString is protected).
+struct ReplyErrorText : QNetworkReply {
+    static void set(QNetworkReply *reply, const QString &text) { (reply->*(&ReplyErrorText::setErrorString))(text); }
+};
+
+class ManagerGuard;
+
+/// The proxy factory of a pinned manager: the one place where Qt asks the
+/// application about a request, synchronously and before it creates or
+/// reuses a connection for it (QNetworkReplyHttpImpl asks for the proxy of
+/// every request, and of every redirect, in the manager's thread). It answers
+/// as the manager would have without it (the proxy set on the manager, else
+/// the application's proxy factory), except for a request certpin refuses:
+/// then it offers only a proxy Qt cannot use for it, and Qt finishes the
+/// reply with an error without opening, or writing to, any connection.
+class RequestGate : public QNetworkProxyFactory {
+public:
+    RequestGate(ManagerGuard *guard, const QNetworkProxy &proxy);
+    RequestGate(const RequestGate &) = delete;
+    RequestGate &operator=(const RequestGate &) = delete;
+    ~RequestGate() override;
+
+    QList<QNetworkProxy> queryProxy(const QNetworkProxyQuery &query) override;
+
+    /// Hands the application's own factory to the gate, which asks it from
+    /// then on and deletes it when it goes.
+    void adopt(QNetworkProxyFactory *inner) { m_inner.reset(inner); }
+
+private:
+    /// Null once the guard is gone: the manager deletes its children before
+    /// its proxy factory.
+    QPointer<ManagerGuard> m_guard;
+    QNetworkProxy m_proxy;
+    std::unique_ptr<QNetworkProxyFactory> m_inner;
+};
 
 /// The pinning state of one QNetworkAccessManager, a child of it. A QObject
 /// without Q_OBJECT: it only overrides a virtual and is a context for lambdas.
+///
+/// What it guarantees, and how:
+///  - A connection is checked in `encrypted` (before any request byte) and
+///    in `sslErrors`; every reply is checked again when its headers arrive
+///    (a reused connection never emits `encrypted` again).
+///  - Once certpin rejects a connection, its origin is quarantined: every
+///    unfinished reply to it is aborted, and every later request to it is
+///    refused by the RequestGate before Qt can put it on the rejected
+///    connection (which an HTTP/2 connection, or a queued HTTP/1.1 request,
+///    would do without a new handshake). The quarantine ends when the
+///    connection cache is cleared, as soon as the manager is idle.
+///  - Synchronous requests are refused by the gate: Qt sends them without
+///    emitting `encrypted`.
 class ManagerGuard : public QObject {
 public:
     using RejectHandler = std::function<void(QNetworkReply *, const Verdict &)>;
@@ -563,18 +432,9 @@ public:
             hook(reply);
         }
         manager->installEventFilter(this);
+        guardRequests();
     }
 
-    static ManagerGuard *of(QNetworkAccessManager *manager)
-    {
-        for (QObject *child : manager->children()) {
-            if (child->objectName() == QLatin1String(kName)) {
-                if (auto *guard = dynamic_cast<ManagerGuard *>(child))
-                    return guard;
-            }
-        }
-        return nullptr;
-    }
 
     void setPolicy(const Policy &policy, RejectHandler onReject)
     {
@@ -587,21 +447,46 @@ public:
             clearConnections();
     }
 
+    /// Sets the application's proxy factory behind the gate (see
+    /// certpin::setProxyFactory).
+    void setProxyFactory(QNetworkProxyFactory *factory)
+    {
+        guardRequests();
+        if (m_gate)
+            m_gate->adopt(factory);
+        else
+            m_manager->setProxyFactory(factory);
+    }
+
     bool eventFilter(QObject *watched, QEvent *event) override
     {
         if (watched == m_manager && event->type() == QEvent::ChildAdded) {
-            // The reply is still being constructed (only its QObject part
-            // exists), so it is hooked once control is back in the event loop,
-            // which is before any of its network events are delivered.
+            // A reply is being constructed (only its QObject part exists); Qt
+            // asks the gate about its request before the constructor returns,
+            // so the gate must be in place now (the application may have set
+            // a proxy since, which replaces it).
             QPointer<QObject> child(static_cast<QChildEvent *>(event)->child());
             if (child && child != this) {
+                guardRequests();
                 prune();
                 m_children.append(child);
+                m_constructing = child;
+                // Hooked once control is back in the event loop, which is
+                // before any of the reply's network events are delivered.
                 QMetaObject::invokeMethod(
                     this,
                     [this, child] {
-                        if (auto *reply = qobject_cast<QNetworkReply *>(child.data()))
+                        if (m_constructing == child)
+                            m_constructing.clear();
+                        if (auto *reply = qobject_cast<QNetworkReply *>(child.data())) {
                             hook(reply);
+                            // A request with a body starts later, from the
+                            // event loop: the gate refuses it then, and cannot
+                            // tell which reply it was.
+                            const auto quarantined = m_quarantine.constFind(originOf(reply->url()));
+                            if (quarantined != m_quarantine.constEnd() && !reply->isFinished())
+                                explainRefusal(reply, quarantined.value());
+                        }
                     },
                     Qt::QueuedConnection);
             }
@@ -609,7 +494,91 @@ public:
         return QObject::eventFilter(watched, event);
     }
 
+    /// The gate's question: may a request to `url` go out? When not, the
+    /// reply being made for it learns why.
+    bool refuses(const QUrl &url)
+    {
+        if (!isTls(url))
+            return false;
+        auto *reply = qobject_cast<QNetworkReply *>(m_constructing.data());
+        if (reply && reply->isFinished())
+            reply = nullptr;
+        Verdict verdict;
+        if (reply && reply->request().attribute(QNetworkRequest::SynchronousRequestAttribute).toBool()) {
+            verdict = synchronousRefused();
+        } else {
+            const auto quarantined = m_quarantine.constFind(originOf(url));
+            if (quarantined == m_quarantine.constEnd())
+                return false;
+            verdict = quarantined.value();
+        }
+        if (reply)
+            explainRefusal(reply, verdict);
+        return true;
+    }
+
+    /// Called by the gate as the manager deletes it (the application set
+    /// another proxy or proxy factory): the next reply installs a new one.
+    void gateGone(RequestGate *gate)
+    {
+        if (m_gate == gate)
+            m_gate = nullptr;
+    }
+
 private:
+    /// Puts the RequestGate in front of the manager's proxy settings, keeping
+    /// them: the proxy set on the manager is what the gate answers with.
+    void guardRequests()
+    {
+        if (m_gate && m_manager->proxyFactory() == m_gate)
+            return;
+        m_gate = nullptr;
+        if (QNetworkProxyFactory *own = m_manager->proxyFactory()) {
+            // The application's factory cannot be wrapped: the manager
+            // deletes the factory it replaces.
+            if (!m_foreignWarned) {
+                m_foreignWarned = true;
+                qWarning("certpin: %s has its own QNetworkProxyFactory %p; requests to a rejected origin and "
+                         "synchronous requests cannot be refused before they are sent. Set the factory with "
+                         "certpin::setProxyFactory() instead.",
+                         qPrintable(m_manager->objectName().isEmpty() ? QStringLiteral("a QNetworkAccessManager")
+                                                                      : m_manager->objectName()),
+                         static_cast<void *>(own));
+            }
+            return;
+        }
+        auto *gate = new RequestGate(this, m_manager->proxy());
+        m_manager->setProxyFactory(gate);
+        m_gate = gate;
+    }
+
+    /// The refused reply finishes with Qt's error (no proxy for the request),
+    /// whose text is replaced by certpin's, and the application's handler is
+    /// told just before, as for every rejection.
+    void explainRefusal(QNetworkReply *reply, const Verdict &verdict)
+    {
+        static const char *const kExplained = "certpin.refusalExplained";
+        if (reply->property(kExplained).toBool())
+            return;
+        reply->setProperty(kExplained, true);
+        auto once = std::make_shared<QMetaObject::Connection>();
+        const QPointer<QNetworkReply> guarded(reply);
+        *once = QObject::connect(
+            reply, &QNetworkReply::errorOccurred, this,
+            [this, guarded, verdict, once](QNetworkReply::NetworkError error) {
+                QObject::disconnect(*once);
+                // Only the gate's refusal: a reply whose quarantine ended
+                // before it started fails, if it fails, for its own reasons.
+                if (!guarded || error != QNetworkReply::ProxyNotFoundError)
+                    return;
+                ReplyErrorText::set(guarded.data(), verdict.message);
+                const RejectHandler onReject = m_onReject;
+                if (onReject)
+                    onReject(guarded.data(), verdict);
+            },
+            Qt::DirectConnection);
+    }
+
     void hook(QNetworkReply *reply)
     {
         QPointer<QNetworkReply> guarded(reply);
@@ -634,6 +603,8 @@ private:
 
     void onEncrypted(QNetworkReply *reply)
     {
+        if (reply->isFinished())
+            return; // refused already (a sibling of a rejected reply): Qt's thread sees the abort first
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
@@ -641,6 +612,8 @@ private:
 
     void onSslErrors(QNetworkReply *reply, const QList<QSslError> &errors)
     {
+        if (reply->isFinished())
+            return;
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
@@ -653,7 +626,7 @@ private:
     /// application yet.
     void recheck(QNetworkReply *reply)
     {
-        if (reply->isFinished() || !isHttps(reply->url()))
+        if (reply->isFinished() || !isTls(reply->url()))
             return;
         // A reply from QNetworkDiskCache has no connection and no chain: Qt
         // marks it as from the cache, or (AlwaysCache) serves it through a
@@ -666,29 +639,36 @@ private:
             reject(reply, verdict);
     }
 
-    /// Rejects the connection `reply` came on: the reply and every unfinished
-    /// reply to the same origin, which may share it (HTTP/2) and would hang.
+    /// Rejects the connection `reply` came on: quarantines its origin, then
+    /// aborts the reply and every unfinished reply to the same origin, which
+    /// may share the connection (HTTP/2) or wait for it (HTTP/1.1).
     void reject(QNetworkReply *reply, const Verdict &verdict)
     {
+        const QUrl url = reply->url();
+        Verdict quarantined = verdict;
+        quarantined.message += QStringLiteral(" (refused before it was sent: certpin rejected the connection to ")
+            + originOf(url) + QStringLiteral(" moments ago)");
+        m_quarantine.insert(originOf(url), quarantined);
         QList<QPointer<QNetworkReply>> doomed{QPointer<QNetworkReply>(reply)};
-        const QUrl origin = reply->url();
         for (const QPointer<QObject> &child : m_children) {
             auto *other = qobject_cast<QNetworkReply *>(child.data());
-            if (other && other != reply && !other->isFinished() && sameOrigin(other->url(), origin))
+            if (other && other != reply && !other->isFinished() && originOf(other->url()) == originOf(url))
                 doomed.append(QPointer<QNetworkReply>(other));
         }
         // The rejected connection may still be cached (an HTTP/2 connection
         // outlives its aborted streams): drop it once nothing is under way.
         m_clearPending = true;
         // The handler runs first, so that the application's `finished` slot,
-        // which abort() calls, can already see what the handler recorded.
+        // which abort() calls, can already see what the handler recorded. A
+        // request the handler or that slot makes to the origin is refused by
+        // the gate.
         const RejectHandler onReject = m_onReject;
         for (const QPointer<QNetworkReply> &r : doomed) {
             if (!r || r->isFinished())
                 continue;
             const AbortOnExit<QNetworkReply> abort(r.data());
             if (onReject)
-                onReject(r.data(), verdict);
+                onReject(r.data(), r == reply ? verdict : quarantined);
         }
         scheduleClear();
     }
@@ -725,21 +705,53 @@ private:
             Qt::QueuedConnection);
     }
 
+    /// Closes every connection of the manager; a rejected one is gone with
+    /// them, and with it the reason for its quarantine.
     void clearConnections()
     {
         m_clearPending = false;
         m_manager->clearConnectionCache();
+        m_quarantine.clear();
     }
 
     QNetworkAccessManager *m_manager;
     Policy m_policy;
     RejectHandler m_onReject;
+    /// The manager's proxy factory while it is ours (the manager owns it).
+    RequestGate *m_gate = nullptr;
+    bool m_foreignWarned = false;
+    /// The reply being constructed, whose request the gate is asked about.
+    QPointer<QObject> m_constructing;
+    /// Rejected origins and the verdict that rejected each.
+    QHash<QString, Verdict> m_quarantine;
     /// The manager's children seen since pinning was installed; the replies
     /// among them are the ones pinning watches.
     QList<QPointer<QObject>> m_children;
     bool m_clearPending = false;
     bool m_clearScheduled = false;
 };
+
+inline RequestGate::RequestGate(ManagerGuard *guard, const QNetworkProxy &proxy) : m_guard(guard), m_proxy(proxy) {}
+
+inline RequestGate::~RequestGate()
+{
+    if (ManagerGuard *guard = m_guard.data())
+        guard->gateGone(this);
+}
+
+inline QList<QNetworkProxy> RequestGate::queryProxy(const QNetworkProxyQuery &query)
+{
+    if (m_guard && m_guard->refuses(query.url())) {
+        // Neither a tunnel nor an HTTP caching proxy: Qt finds no usable
+        // proxy and fails the request ("No suitable proxy found") at once.
+        return {QNetworkProxy(QNetworkProxy::FtpCachingProxy)};
+    }
+    if (m_inner)
+        return m_inner->queryProxy(query);
+    if (m_proxy.type() == QNetworkProxy::DefaultProxy)
+        return QNetworkProxyFactory::proxyForQuery(query);
+    return {m_proxy};
+}
 
 /// The pinning state of one QSslSocket, a child of it.
 class SocketGuard : public QObject {
@@ -758,21 +770,10 @@ public:
             [this](const QList<QSslError> &errors) { onSslErrors(errors); }, Qt::DirectConnection);
     }
 
-    static SocketGuard *of(QSslSocket *socket)
-    {
-        for (QObject *child : socket->children()) {
-            if (child->objectName() == QLatin1String(kName)) {
-                if (auto *guard = dynamic_cast<SocketGuard *>(child))
-                    return guard;
-            }
-        }
-        return nullptr;
-    }
 
-    void setPolicy(const Policy &policy, const QString &host, RejectHandler onReject)
+    void setPolicy(const Policy &policy, RejectHandler onReject)
     {
         m_policy = policy;
-        m_host = host;
         m_onReject = std::move(onReject);
         // Installed on a socket that is already encrypted: judge it now.
         if (m_socket->isEncrypted())
@@ -780,9 +781,13 @@ public:
     }
 
 private:
+    /// The chain checked for the name the socket verifies in this handshake:
+    /// the one it was given to verify, else the one it connected to. A
+    /// socket may connect to many hosts in its life.
     Verdict verify() const
     {
-        return m_policy.verify(m_socket->peerCertificateChain(), m_host, m_socket->peerPort());
+        const QString name = m_socket->peerVerifyName().isEmpty() ? m_socket->peerName() : m_socket->peerVerifyName();
+        return m_policy.verify(m_socket->peerCertificateChain(), name, m_socket->peerPort());
     }
 
     void check()
@@ -811,40 +816,133 @@ private:
 
     QSslSocket *m_socket;
     Policy m_policy;
-    QString m_host;
     RejectHandler m_onReject;
 };
 
 } // namespace detail
 
-/// Pins every HTTPS request of `manager` to `policy`; installing again
-/// replaces the policy. `onReject` is called (from a slot Qt's network thread
-/// waits for: it must not block) for each reply refused, just before it is
-/// aborted.
+// The public API, defined now that the machinery is.
+
+inline Policy Policy::fromFile(const QString &path, QString *error)
+{
+    const bool resource = path.startsWith(QLatin1Char(':')) || path.startsWith(QLatin1String("qrc:/"));
+    if (resource) {
+        const QString name = path.startsWith(QLatin1Char(':')) ? path : path.mid(3);
+        QFile file(name);
+        if (!file.open(QIODevice::ReadOnly)) {
+            Policy unread;
+            unread.m_loadResult = PIN_ERR_POLICY_IO;
+            unread.m_loadError = QStringLiteral("the pinning policy did not load: PIN_ERR_POLICY_IO: ") + path
+                + QStringLiteral(": ") + file.errorString();
+            if (error)
+                *error = unread.m_loadError;
+            return unread;
+        }
+        const QByteArray json = file.readAll();
+        detail::AnchorReader reader(QFileInfo(name).path());
+        pin_policy *loaded = nullptr;
+        const pin_result r = pin_policy_load_json_with_reader(reinterpret_cast<const uint8_t *>(json.constData()),
+                                                              static_cast<size_t>(json.size()),
+                                                              &detail::AnchorReader::read, &reader, &loaded);
+        return adopt(r, loaded, error);
+    }
+    const QByteArray encoded = QFile::encodeName(path);
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_file(encoded.constData(), &loaded);
+    return adopt(r, loaded, error);
+}
+
+inline Policy Policy::fromJson(const QByteArray &json, QString *error)
+{
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_json(reinterpret_cast<const uint8_t *>(json.constData()),
+                                              static_cast<size_t>(json.size()), &loaded);
+    return adopt(r, loaded, error);
+}
+
+inline Policy Policy::fromPem(const QByteArray &pem, QString *error)
+{
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_pem(reinterpret_cast<const uint8_t *>(pem.constData()),
+                                             static_cast<size_t>(pem.size()), &loaded);
+    return adopt(r, loaded, error);
+}
+
+inline Verdict Policy::verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port) const
+{
+    Verdict verdict;
+    if (!m_policy) {
+        verdict.result = m_loadResult;
+        verdict.message = m_loadError;
+        return verdict;
+    }
+    QByteArray der;
+    for (const QSslCertificate &certificate : chain)
+        der += certificate.toDer();
+    const QByteArray name = detail::hostArgument(host);
+    uint32_t flags = 0;
+    verdict.result = pin_verify_chain_ex(reinterpret_cast<const uint8_t *>(der.constData()),
+                                         static_cast<size_t>(der.size()), m_policy.get(), name.constData(),
+                                         port, -1, &flags, &detail::Reporter::queue, nullptr);
+    verdict.flags = flags;
+    if (!verdict.ok() || (flags & static_cast<uint32_t>(PIN_FLAG_REPORT_ONLY)) != 0)
+        verdict.message = detail::lastError();
+    return verdict;
+}
+
+inline Policy Policy::adopt(pin_result result, pin_policy *loaded, QString *error)
+{
+    Policy policy;
+    if (result == PIN_OK && loaded) {
+        policy.m_policy.reset(loaded, pin_policy_free);
+        if (error)
+            error->clear();
+        return policy;
+    }
+    pin_policy_free(loaded);
+    policy.m_loadResult = result == PIN_OK ? PIN_ERR_INTERNAL : result;
+    policy.m_loadError = QStringLiteral("the pinning policy did not load: ") + detail::lastError();
+    if (error)
+        *error = policy.m_loadError;
+    return policy;
+}
+
 inline void install(QNetworkAccessManager *manager, const Policy &policy,
-                    std::function<void(QNetworkReply *, const Verdict &)> onReject = {})
+                    std::function<void(QNetworkReply *, const Verdict &)> onReject)
 {
     if (!manager)
         return;
-    detail::ManagerGuard *guard = detail::ManagerGuard::of(manager);
+    detail::ManagerGuard *guard = detail::guardOf<detail::ManagerGuard>(manager);
     if (!guard)
         guard = new detail::ManagerGuard(manager);
     guard->setPolicy(policy, std::move(onReject));
 }
 
-/// Pins one socket to `policy`; `host` is the name the application connects
-/// to. Install before connecting the application's own `encrypted` slots and
-/// before the handshake; installing again replaces the policy. On a rejection
-/// `onReject` is called (it must not block) and the socket is aborted.
-inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
-                    std::function<void(const Verdict &)> onReject = {})
+inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject)
 {
     if (!socket)
         return;
-    detail::SocketGuard *guard = detail::SocketGuard::of(socket);
+    detail::SocketGuard *guard = detail::guardOf<detail::SocketGuard>(socket);
     if (!guard)
         guard = new detail::SocketGuard(socket);
-    guard->setPolicy(policy, host, std::move(onReject));
+    guard->setPolicy(policy, std::move(onReject));
+}
+
+inline void install(QSslSocket *socket, const Policy &policy, const QString &host,
+                    std::function<void(const Verdict &)> onReject)
+{
+    Q_UNUSED(host)
+    install(socket, policy, std::move(onReject));
+}
+
+inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory)
+{
+    if (!manager)
+        return;
+    if (auto *guard = detail::guardOf<detail::ManagerGuard>(manager))
+        guard->setProxyFactory(factory);
+    else
+        manager->setProxyFactory(factory);
 }
 
 } // namespace certpin

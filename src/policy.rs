@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pki_types::pem::PemObject;
 use pki_types::{CertificateDer, TrustAnchor};
@@ -171,13 +171,26 @@ impl Policy {
         let path = path.as_ref();
         let text = read_bounded(path).map_err(|e| PolicyError::io(format!("policy file {}: {e}", path.display())))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Self::from_json_in(&text, &base)
+        Self::from_json_in(&text, &mut AnchorFiles::Folder(&base))
     }
 
-    /// Loads a JSON policy from bytes; relative anchor paths are taken from
-    /// the working directory.
+    /// Loads a JSON policy from bytes. It has no folder, so an anchor file
+    /// must be named by an absolute path: a relative one is
+    /// `PIN_ERR_POLICY_INVALID` (the working directory is no trust decision;
+    /// whoever starts the program chooses it).
     pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
-        Self::from_json_in(json, Path::new(""))
+        Self::from_json_in(json, &mut AnchorFiles::AbsoluteOnly)
+    }
+
+    /// Loads a JSON policy from bytes whose anchor files `read` provides:
+    /// it gets each non-inline `anchors` entry as written and returns the
+    /// file's bytes, or why it could not (`PIN_ERR_POLICY_IO`). For policies
+    /// that live where the file system is not, such as Qt resources.
+    pub fn from_json_with_reader(
+        json: &[u8],
+        read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
+    ) -> Result<Self, PolicyError> {
+        Self::from_json_in(json, &mut AnchorFiles::Reader(read))
     }
 
     /// The quick policy: every host, trust exactly the certificates in this
@@ -218,7 +231,7 @@ impl Policy {
         })
     }
 
-    fn from_json_in(json: &[u8], base: &Path) -> Result<Self, PolicyError> {
+    fn from_json_in(json: &[u8], files: &mut AnchorFiles<'_>) -> Result<Self, PolicyError> {
         if json.len() > MAX_POLICY_BYTES {
             return Err(PolicyError::syntax(format!(
                 "the policy is {} bytes; at most {MAX_POLICY_BYTES}",
@@ -279,7 +292,7 @@ impl Policy {
         let mut index = HostIndex::default();
         let mut loaded = HashMap::new();
         for (i, rule_json) in rules_json.iter().enumerate() {
-            let rule = parse_rule(i, rule_json, base, &mut loaded)?;
+            let rule = parse_rule(i, rule_json, files, &mut loaded)?;
             for pattern in &rule.patterns {
                 if let Err(prev) = index.insert(pattern, i) {
                     let what = if prev == i {
@@ -431,7 +444,7 @@ const RULE_KEYS: &[&str] = &[
 fn parse_rule(
     i: usize,
     value: &Json,
-    base: &Path,
+    files: &mut AnchorFiles<'_>,
     loaded: &mut HashMap<String, Vec<Anchor>>,
 ) -> Result<Rule, PolicyError> {
     // The first host names the rule in every message, so read it before anything else.
@@ -469,7 +482,7 @@ fn parse_rule(
         // Large policies name one company root in thousands of rules: decoding
         // it once instead of in every rule halves the load time of such a policy.
         if !loaded.contains_key(entry) {
-            let fresh = load_anchor_entry(entry, base).map_err(|e| match e {
+            let fresh = load_anchor_entry(entry, files).map_err(|e| match e {
                 AnchorProblem::Io(why) => PolicyError::io(format!("{context}: \"anchors\"[{j}]: {why}")),
                 AnchorProblem::Invalid(why) => err("anchors", format!("[{j}]: {why}")),
             })?;
@@ -554,13 +567,51 @@ enum PemProblem {
     Bad(String),
 }
 
-fn load_anchor_entry(entry: &str, base: &Path) -> Result<Vec<Anchor>, AnchorProblem> {
+/// Where the anchor files a policy names are read from.
+enum AnchorFiles<'a> {
+    /// The file system, relative paths from this folder (a policy file's).
+    Folder(&'a Path),
+    /// The file system, absolute paths only (a policy from memory).
+    AbsoluteOnly,
+    /// The application's reader, every path as written.
+    Reader(&'a mut dyn FnMut(&str) -> Result<Vec<u8>, String>),
+}
+
+impl AnchorFiles<'_> {
+    /// The bytes of the anchor file `entry` and how to name it in messages.
+    fn read(&mut self, entry: &str) -> Result<(Vec<u8>, String), AnchorProblem> {
+        let from_disk = |path: &Path| {
+            read_bounded(path)
+                .map(|text| (text, format!("file {}", path.display())))
+                .map_err(|e| AnchorProblem::Io(format!("file {}: {e}", path.display())))
+        };
+        match self {
+            Self::Folder(base) => from_disk(&base.join(entry)),
+            Self::AbsoluteOnly if Path::new(entry).is_absolute() => from_disk(Path::new(entry)),
+            Self::AbsoluteOnly => Err(AnchorProblem::Invalid(format!(
+                "file \"{entry}\" is a relative path, and a policy loaded from memory has no folder to \
+                 take it from (the working directory is not a trust decision): give the PEM inline, an \
+                 absolute path, or load the policy from its file"
+            ))),
+            Self::Reader(read) => {
+                let text = read(entry).map_err(|why| AnchorProblem::Io(format!("file \"{entry}\": {why}")))?;
+                if text.len() > MAX_POLICY_BYTES {
+                    return Err(AnchorProblem::Io(format!(
+                        "file \"{entry}\" is {} bytes; at most {MAX_POLICY_BYTES}",
+                        text.len()
+                    )));
+                }
+                Ok((text, format!("file \"{entry}\"")))
+            }
+        }
+    }
+}
+
+fn load_anchor_entry(entry: &str, files: &mut AnchorFiles<'_>) -> Result<Vec<Anchor>, AnchorProblem> {
     let (pem, origin) = if entry.contains("-----BEGIN") {
         (entry.as_bytes().to_vec(), "inline PEM".to_string())
     } else {
-        let path: PathBuf = base.join(entry);
-        let text = read_bounded(&path).map_err(|e| AnchorProblem::Io(format!("file {}: {e}", path.display())))?;
-        (text, format!("file {}", path.display()))
+        files.read(entry)?
     };
     pem_anchors(&pem).map_err(|e| match e {
         PemProblem::NoCertificate => AnchorProblem::Invalid(format!("{origin} holds no PEM CERTIFICATE block")),

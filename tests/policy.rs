@@ -225,6 +225,65 @@ fn anchor_files() {
 }
 
 #[test]
+fn anchor_files_of_a_policy_from_memory() {
+    let dir = tempdir();
+    let ca = root("Memory Root");
+    let attacker = root("Attacker Root");
+    std::fs::write(dir.join("root.pem"), &ca.pem).unwrap();
+    let policy = |anchor: &str| {
+        format!(
+            r#"{{"version": 1, "rules": [{{"hosts": ["a.com"], "anchors": [{}]}}]}}"#,
+            js(anchor)
+        )
+    };
+    // No folder: a relative name is refused, whatever the working directory holds.
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    std::fs::write(dir.join("certs/company-root.pem"), &attacker.pem).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    for relative in ["certs/company-root.pem", "./root.pem", "root.pem"] {
+        let e = Policy::from_json(policy(relative).as_bytes()).unwrap_err();
+        assert_eq!(e.result, PinResult::PIN_ERR_POLICY_INVALID, "{e}");
+        assert!(
+            e.detail.contains("rule 0 (a.com)") && e.detail.contains(relative) && e.detail.contains("relative"),
+            "{e}"
+        );
+    }
+    assert_eq!(std::env::current_dir().unwrap(), cwd);
+    // An absolute name is the author's explicit choice.
+    let absolute = dir.join("root.pem");
+    let p = Policy::from_json(policy(absolute.to_str().unwrap()).as_bytes()).unwrap();
+    assert_eq!(p.rules()[0].anchors().len(), 1);
+
+    // A reader gets every file entry as written, once, and inline PEM never.
+    let mut asked = Vec::new();
+    let json = format!(
+        r#"{{"version": 1, "rules": [{{"hosts": ["a.com"], "anchors": ["certs/root.pem", {}]}},
+            {{"hosts": ["b.com"], "anchors": ["certs/root.pem"]}}]}}"#,
+        js(&attacker.pem)
+    );
+    let p = Policy::from_json_with_reader(json.as_bytes(), &mut |entry| {
+        asked.push(entry.to_string());
+        Ok(ca.pem.clone().into_bytes())
+    })
+    .unwrap();
+    assert_eq!(asked, ["certs/root.pem"]);
+    assert_eq!(p.rules()[0].anchors().len(), 2);
+    assert_eq!(p.rules()[1].anchors().len(), 1);
+    let e = Policy::from_json_with_reader(policy("certs/missing.pem").as_bytes(), &mut |_| {
+        Err("no such resource".into())
+    })
+    .unwrap_err();
+    assert_eq!(e.result, PinResult::PIN_ERR_POLICY_IO, "{e}");
+    assert!(
+        e.detail.contains("certs/missing.pem") && e.detail.contains("no such resource"),
+        "{e}"
+    );
+    let e = Policy::from_json_with_reader(policy("junk.pem").as_bytes(), &mut |_| Ok(b"junk".to_vec())).unwrap_err();
+    assert_eq!(e.result, PinResult::PIN_ERR_POLICY_INVALID, "{e}");
+    assert!(e.detail.contains("junk.pem"), "{e}");
+}
+
+#[test]
 fn pem_policy() {
     assert_eq!(
         Policy::from_pem(b"").unwrap_err().result,

@@ -4,7 +4,7 @@
 //! share a policy never see each other's errors. A successful call leaves the
 //! message as it was, like `errno`.
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int};
 use std::cell::RefCell;
 
 use super::boundary::boundary_or;
@@ -36,31 +36,6 @@ pub(super) fn last_error() -> String {
     LAST_ERROR.with(|slot| slot.borrow().clone())
 }
 
-/// The NUL-terminated C name of a code.
-fn c_name(result: PinResult) -> &'static CStr {
-    match result {
-        PinResult::PIN_OK => c"PIN_OK",
-        PinResult::PIN_ERR_NULL_ARGUMENT => c"PIN_ERR_NULL_ARGUMENT",
-        PinResult::PIN_ERR_INVALID_ARGUMENT => c"PIN_ERR_INVALID_ARGUMENT",
-        PinResult::PIN_ERR_POLICY_IO => c"PIN_ERR_POLICY_IO",
-        PinResult::PIN_ERR_POLICY_SYNTAX => c"PIN_ERR_POLICY_SYNTAX",
-        PinResult::PIN_ERR_POLICY_INVALID => c"PIN_ERR_POLICY_INVALID",
-        PinResult::PIN_ERR_CHAIN_MALFORMED => c"PIN_ERR_CHAIN_MALFORMED",
-        PinResult::PIN_ERR_CHAIN_EMPTY => c"PIN_ERR_CHAIN_EMPTY",
-        PinResult::PIN_ERR_HOST_NOT_COVERED => c"PIN_ERR_HOST_NOT_COVERED",
-        PinResult::PIN_ERR_UNTRUSTED => c"PIN_ERR_UNTRUSTED",
-        PinResult::PIN_ERR_EXPIRED => c"PIN_ERR_EXPIRED",
-        PinResult::PIN_ERR_NOT_YET_VALID => c"PIN_ERR_NOT_YET_VALID",
-        PinResult::PIN_ERR_HOSTNAME_MISMATCH => c"PIN_ERR_HOSTNAME_MISMATCH",
-        PinResult::PIN_ERR_BAD_USAGE => c"PIN_ERR_BAD_USAGE",
-        PinResult::PIN_ERR_BAD_SIGNATURE => c"PIN_ERR_BAD_SIGNATURE",
-        PinResult::PIN_ERR_UNSUPPORTED_ALGORITHM => c"PIN_ERR_UNSUPPORTED_ALGORITHM",
-        PinResult::PIN_ERR_PIN_MISMATCH => c"PIN_ERR_PIN_MISMATCH",
-        PinResult::PIN_ERR_REJECTED_OTHER => c"PIN_ERR_REJECTED_OTHER",
-        PinResult::PIN_ERR_INTERNAL => c"PIN_ERR_INTERNAL",
-    }
-}
-
 /// The name of a result code, e.g. `"PIN_ERR_PIN_MISMATCH"`; `"PIN_ERR_UNKNOWN"`
 /// for a number that is no code.
 ///
@@ -71,7 +46,9 @@ fn c_name(result: PinResult) -> &'static CStr {
 pub extern "C" fn pin_result_name(result: c_int) -> *const c_char {
     let unknown = c"PIN_ERR_UNKNOWN";
     boundary_or(unknown.as_ptr(), || {
-        PinResult::from_code(i64::from(result)).map_or(unknown, c_name).as_ptr()
+        PinResult::from_code(i64::from(result))
+            .map_or(unknown, PinResult::c_name)
+            .as_ptr()
     })
 }
 
@@ -119,6 +96,7 @@ pub unsafe extern "C" fn pin_last_error(buf: *mut c_char, buf_len: usize) -> usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::ffi::CStr;
 
     fn name(code: c_int) -> &'static str {
         // SAFETY: pin_result_name returns a static NUL-terminated string.
@@ -127,7 +105,7 @@ mod tests {
 
     #[test]
     fn every_code_has_its_name() {
-        for r in PinResult::ALL {
+        for &r in PinResult::ALL {
             assert_eq!(name(r as c_int), r.name());
         }
         for unknown in [-1, 1, 99, 102, 203, 317, 400, 901, c_int::MAX, c_int::MIN] {

@@ -19,9 +19,13 @@ mod verify;
 
 use core::ffi::c_char;
 
+pub use crate::result::PinFlag;
 pub use error::{pin_last_error, pin_result_name};
-pub use policy::{pin_policy, pin_policy_free, pin_policy_load_file, pin_policy_load_json, pin_policy_load_pem};
-pub use verify::{pin_report_fn, pin_verify_chain, pin_verify_chain_at, pin_verify_chain_ex, PinFlag};
+pub use policy::{
+    pin_policy, pin_policy_free, pin_policy_load_file, pin_policy_load_json, pin_policy_load_json_with_reader,
+    pin_policy_load_pem, pin_read_fn,
+};
+pub use verify::{pin_report_fn, pin_verify_chain, pin_verify_chain_at, pin_verify_chain_ex};
 
 /// The crate version with its NUL, so C can take it as a string.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

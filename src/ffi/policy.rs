@@ -1,7 +1,8 @@
 //! Loading and freeing policies. A `pin_policy` is a `Box<Policy>` handed to
 //! C as an opaque pointer: C owns it from load to `pin_policy_free`.
 
-use core::ffi::c_char;
+use core::ffi::{c_char, c_void};
+use std::ffi::CString;
 use std::path::Path;
 
 use super::boundary::{boundary, boundary_or, bytes, c_str, non_null, Failure};
@@ -84,8 +85,11 @@ pub unsafe extern "C" fn pin_policy_load_file(path: *const c_char, policy_out: *
 }
 
 /// Loads a JSON policy (format version 1) from the `len` bytes at `json`
-/// (no NUL needed). Relative paths of PEM anchor files are taken from the
-/// working directory.
+/// (no NUL needed). A text in memory has no folder: a PEM anchor file must be
+/// named by an absolute path, and a relative one is `PIN_ERR_POLICY_INVALID`
+/// naming it (the working directory is not a trust decision: whoever starts
+/// the program chooses it). `pin_policy_load_json_with_reader` resolves
+/// relative names where the policy really lives.
 ///
 /// Ownership and results as for `pin_policy_load_file`; `json` may not be
 /// NULL even when `len` is 0 (an empty text is `PIN_ERR_POLICY_SYNTAX`).
@@ -104,6 +108,66 @@ pub unsafe extern "C" fn pin_policy_load_json(
         let json = unsafe { bytes(json, len, "json") }?;
         non_null(policy_out, "policy_out")?;
         let policy = Policy::from_json(json)?;
+        // SAFETY: checked non-NULL above, writable (the caller's promise).
+        unsafe { give(policy, policy_out) }
+    })
+}
+
+/// Reads one anchor file for `pin_policy_load_json_with_reader`.
+///
+/// `path` is the `anchors` entry as the policy wrote it (NUL-terminated,
+/// relative or absolute; resolving it is the reader's decision). Returns the
+/// file's bytes and writes their count to `*len_out`, or returns NULL when the
+/// file cannot be read. The bytes stay owned by the caller and must remain
+/// valid and unchanged until the reader is called again or the load returns.
+/// Called on the loading thread, synchronously, at most once per distinct
+/// entry; it must return normally (no `longjmp`, no C++ exception).
+#[allow(non_camel_case_types)]
+pub type pin_read_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, path: *const c_char, len_out: *mut usize) -> *const u8>;
+
+/// Loads a JSON policy (format version 1) from the `len` bytes at `json`,
+/// reading its PEM anchor files through `read` instead of the file system:
+/// for a policy kept where its anchors are too, such as an application's
+/// resources (`certpin_qt.hpp` reads a Qt resource policy this way, so that
+/// `"certs/root.pem"` is the resource beside it and never a file on disk).
+/// `userdata` is passed to `read` as is.
+///
+/// Ownership and results as for `pin_policy_load_file`; `PIN_ERR_NULL_ARGUMENT`
+/// also when `read` is NULL, `PIN_ERR_POLICY_IO` when `read` returns NULL
+/// (naming the entry; also for an entry holding a NUL, which no reader could be given).
+///
+/// # Safety
+/// `json` is NULL or points to `len` readable bytes; `policy_out` is NULL or
+/// points to a writable `pin_policy *`; `read` keeps the promises of
+/// `pin_read_fn`.
+#[no_mangle]
+pub unsafe extern "C" fn pin_policy_load_json_with_reader(
+    json: *const u8,
+    len: usize,
+    read: pin_read_fn,
+    userdata: *mut c_void,
+    policy_out: *mut *mut pin_policy,
+) -> PinResult {
+    boundary(|| {
+        // SAFETY: NULL or `len` readable bytes (the caller's promise).
+        let json = unsafe { bytes(json, len, "json") }?;
+        let read = read.ok_or_else(|| Failure::new(PinResult::PIN_ERR_NULL_ARGUMENT, "`read` is NULL"))?;
+        non_null(policy_out, "policy_out")?;
+        let mut read_file = |entry: &str| -> Result<Vec<u8>, String> {
+            let name = CString::new(entry).map_err(|_| "the name holds a NUL character".to_string())?;
+            let mut file_len = 0usize;
+            // SAFETY: `read` is the caller's function; `name` and `file_len`
+            // outlive the call.
+            let data = unsafe { read(userdata, name.as_ptr(), &mut file_len) };
+            if data.is_null() {
+                return Err("the reader could not read it".into());
+            }
+            // SAFETY: the reader returned `file_len` readable bytes, valid
+            // until it is called again (its promise); they are copied now.
+            Ok(unsafe { core::slice::from_raw_parts(data, file_len) }.to_vec())
+        };
+        let policy = Policy::from_json_with_reader(json, &mut read_file)?;
         // SAFETY: checked non-NULL above, writable (the caller's promise).
         unsafe { give(policy, policy_out) }
     })
@@ -193,5 +257,69 @@ mod tests {
             pin_policy_free(null_mut());
         }
         assert_eq!(out, sentinel);
+    }
+
+    /// A reader that serves one file and records what it was asked.
+    struct Files {
+        pem: Vec<u8>,
+        asked: Vec<String>,
+    }
+
+    unsafe extern "C" fn read_files(userdata: *mut c_void, path: *const c_char, len_out: *mut usize) -> *const u8 {
+        // SAFETY: `userdata` is the `Files` the test passed; `path` is
+        // NUL-terminated and `len_out` writable (the library's promise).
+        let (files, path) = unsafe { (&mut *userdata.cast::<Files>(), core::ffi::CStr::from_ptr(path)) };
+        files.asked.push(path.to_string_lossy().into_owned());
+        if path.to_bytes() != b"certs/root.pem" {
+            return core::ptr::null();
+        }
+        // SAFETY: writable (the library's promise).
+        unsafe { len_out.write(files.pem.len()) };
+        files.pem.as_ptr()
+    }
+
+    #[test]
+    fn anchors_come_from_the_reader() {
+        let pem = rcgen::generate_simple_self_signed(vec!["a.com".into()])
+            .unwrap()
+            .cert
+            .pem();
+        let mut files = Files {
+            pem: pem.into_bytes(),
+            asked: Vec::new(),
+        };
+        let json =
+            |entry: &str| format!(r#"{{"version": 1, "rules": [{{"hosts": ["a.com"], "anchors": ["{entry}"]}}]}}"#);
+        let sentinel = core::ptr::dangling_mut::<pin_policy>();
+        let mut out = sentinel;
+        let userdata = core::ptr::from_mut(&mut files).cast::<c_void>();
+        let bad = json("certs/other.pem");
+        // SAFETY: valid buffers, reader and output pointer.
+        unsafe {
+            assert_eq!(
+                pin_policy_load_json_with_reader(bad.as_ptr(), bad.len(), Some(read_files), userdata, &mut out),
+                PinResult::PIN_ERR_POLICY_IO
+            );
+            assert_eq!(out, sentinel);
+            assert_eq!(
+                pin_policy_load_json_with_reader(bad.as_ptr(), bad.len(), None, userdata, &mut out),
+                PinResult::PIN_ERR_NULL_ARGUMENT
+            );
+            let good = json("certs/root.pem");
+            assert_eq!(
+                pin_policy_load_json_with_reader(good.as_ptr(), good.len(), Some(read_files), userdata, &mut out),
+                PinResult::PIN_OK
+            );
+            assert_ne!(out, sentinel);
+            pin_policy_free(out);
+            // The same text without a reader: a relative name has no folder.
+            out = sentinel;
+            assert_eq!(
+                pin_policy_load_json(good.as_ptr(), good.len(), &mut out),
+                PinResult::PIN_ERR_POLICY_INVALID
+            );
+        }
+        assert_eq!(out, sentinel);
+        assert_eq!(files.asked, ["certs/other.pem", "certs/root.pem"]);
     }
 }

@@ -11,41 +11,6 @@ use crate::report::Report;
 use crate::result::flags;
 use crate::PinResult;
 
-/// What an answer rests on: the bits `pin_verify_chain_ex` writes to
-/// `*flags_out`.
-///
-/// `PIN_OK` alone does not say that certpin vouched for the chain: an
-/// unlisted host under `"unlisted_hosts": "allow"`, or a report-only rule,
-/// also give `PIN_OK`. Whoever overrides another verifier's verdict (a Qt
-/// application ignoring Qt's `sslErrors`) must require `PIN_FLAG_VOUCHED`,
-/// and also `PIN_FLAG_NAME_VERIFIED` before ignoring a host-name error.
-#[allow(non_camel_case_types, clippy::enum_variant_names)]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinFlag {
-    /// A rule for this host validated the chain and accepted it.
-    PIN_FLAG_VOUCHED = 1,
-    /// certpin checked the host name against the leaf, and it matched.
-    PIN_FLAG_NAME_VERIFIED = 2,
-    /// No rule covers this host; `PIN_OK` only because `unlisted_hosts` is
-    /// `"allow"`. certpin vouches for nothing then.
-    PIN_FLAG_UNLISTED = 4,
-    /// A report-only rule rejected the chain; `PIN_OK` is returned and
-    /// `pin_last_error` holds the rejection.
-    PIN_FLAG_REPORT_ONLY = 8,
-    /// Answered from the policy's verification cache (the same answer a full
-    /// verification would give).
-    PIN_FLAG_CACHED = 16,
-}
-
-const _: () = assert!(
-    PinFlag::PIN_FLAG_VOUCHED as u32 == flags::VOUCHED
-        && PinFlag::PIN_FLAG_NAME_VERIFIED as u32 == flags::NAME_VERIFIED
-        && PinFlag::PIN_FLAG_UNLISTED as u32 == flags::UNLISTED
-        && PinFlag::PIN_FLAG_REPORT_ONLY as u32 == flags::REPORT_ONLY
-        && PinFlag::PIN_FLAG_CACHED as u32 == flags::CACHED
-);
-
 /// Receives a violation report.
 ///
 /// Called synchronously, on the thread that called `pin_verify_chain_ex`,

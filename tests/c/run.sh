@@ -23,8 +23,8 @@ trap 'rm -rf "$work"' EXIT
 step() { printf '\n== %s\n' "$*"; }
 
 step "building the library and the fixtures"
-$cargo build --lib
-$cargo run --quiet --example c_fixtures -- "$work/fixtures"
+$cargo build --locked --lib
+$cargo run --locked --quiet --example c_fixtures -- "$work/fixtures"
 
 # The tests use a copy of the libraries just built, so that another build in
 # the same target directory cannot change them under a running test. A

@@ -178,6 +178,56 @@ static void test_policy_loading(void) {
   free(private_chain.der);
 }
 
+/* A reader serving one anchor file, "certs/root.pem", from memory. */
+typedef struct {
+  uint8_t *pem;
+  size_t pem_len;
+  int calls;
+} anchor_files;
+
+static const uint8_t *read_anchor(void *userdata, const char *path, size_t *len_out) {
+  anchor_files *files = userdata;
+  files->calls++;
+  if (strcmp(path, "certs/root.pem") != 0)
+    return NULL;
+  *len_out = files->pem_len;
+  return files->pem;
+}
+
+static void test_policy_with_reader(void) {
+  static const char json[] = "{\"version\": 1, \"rules\": [{\"hosts\": [\"*\"], \"anchors\": [\"certs/root.pem\"]}]}";
+  static const char other[] = "{\"version\": 1, \"rules\": [{\"hosts\": [\"*\"], \"anchors\": [\"certs/x.pem\"]}]}";
+  const uint8_t *j = (const uint8_t *)json;
+  anchor_files files = {0};
+  files.pem = read_fixture(dir, "selfsigned.pem", &files.pem_len);
+  pin_policy *const untouched = (pin_policy *)&files;
+  pin_policy *p = untouched;
+  char why[512];
+
+  /* From memory a relative anchor has no folder: refused, naming it. */
+  CHECK_RESULT(pin_policy_load_json(j, sizeof json - 1, &p), PIN_ERR_POLICY_INVALID);
+  CHECK(strstr(last_error(why, sizeof why), "certs/root.pem") != NULL);
+  CHECK_RESULT(pin_policy_load_json_with_reader(j, sizeof json - 1, NULL, &files, &p), PIN_ERR_NULL_ARGUMENT);
+  CHECK_RESULT(pin_policy_load_json_with_reader(NULL, 0, read_anchor, &files, &p), PIN_ERR_NULL_ARGUMENT);
+  CHECK_RESULT(pin_policy_load_json_with_reader(j, sizeof json - 1, read_anchor, &files, NULL),
+               PIN_ERR_NULL_ARGUMENT);
+  CHECK_RESULT(pin_policy_load_json_with_reader((const uint8_t *)other, sizeof other - 1, read_anchor, &files, &p),
+               PIN_ERR_POLICY_IO);
+  CHECK(strstr(last_error(why, sizeof why), "certs/x.pem") != NULL);
+  CHECK(p == untouched);
+  CHECK(files.calls == 1);
+
+  CHECK_RESULT(pin_policy_load_json_with_reader(j, sizeof json - 1, read_anchor, &files, &p), PIN_OK);
+  CHECK(p != untouched && files.calls == 2);
+  /* The anchor it read is the one trusted: the self-signed server passes. */
+  size_t der_len;
+  uint8_t *der = read_fixture(dir, "selfsigned.der", &der_len);
+  CHECK_RESULT(pin_verify_chain_at(der, der_len, p, "localhost", A_VALID_TIME), PIN_OK);
+  free(der);
+  pin_policy_free(p);
+  free(files.pem);
+}
+
 static void test_results(void) {
   char why[8192];
   pin_policy *p = load_policy("private.json");
@@ -630,6 +680,7 @@ int main(int argc, char **argv) {
   dir = argv[1];
   test_version_and_names();
   test_policy_loading();
+  test_policy_with_reader();
   test_results();
   test_bad_input();
   test_last_error();

@@ -10,6 +10,9 @@ void certpinQtHeaderWarnings(QNetworkAccessManager *manager, QSslSocket *socket)
 {
     const certpin::Policy policy = certpin::Policy::fromPem(QByteArray());
     certpin::install(manager, policy, [](QNetworkReply *, const certpin::Verdict &) {});
+    certpin::install(socket, policy, [](const certpin::Verdict &) {});
     certpin::install(socket, policy, QStringLiteral("example.com"), [](const certpin::Verdict &) {});
+    certpin::setProxyFactory(manager, nullptr);
     (void)policy.verify({}, QStringLiteral("example.com")).ok();
+    (void)certpin::Policy::fromFile(QStringLiteral(":/pins.json")).isValid();
 }

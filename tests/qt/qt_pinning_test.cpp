@@ -361,6 +361,10 @@ void reusedConnectionBackstop()
     CHECK_WHY(reused->connections() == 0,
               QStringLiteral("the connection was not reused: the backstop was not tested"));
     CHECK_WHY(rejections.onlyOf(PIN_ERR_UNTRUSTED), rejections.describe());
+    // What stays (README): on a connection opened before the policy, while
+    // another reply keeps it from being closed, the request itself went out;
+    // the backstop keeps only the answer from the application.
+    CHECK_WHY(reused->requestBytes() > 0, QStringLiteral("the request on the reused connection was not sent"));
 
     // The request under way finishes (the new policy accepts its server)...
     slow->release();
@@ -717,7 +721,7 @@ void sslSocket()
 
     auto good = serve(QStringLiteral("pinned"), w.selfSigned);
     SocketClient accepted(QSslConfiguration::defaultConfiguration());
-    certpin::install(&accepted.socket, pinned, QStringLiteral("127.0.0.1"), rejections.forSocket());
+    certpin::install(&accepted.socket, pinned, rejections.forSocket());
     accepted.run(good->port());
     CHECK_WHY(accepted.received.startsWith("HTTP/1.1 200"), QString::fromLatin1(accepted.received));
     CHECK_WHY(rejections.verdicts.isEmpty(), rejections.describe());
