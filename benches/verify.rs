@@ -241,6 +241,7 @@ struct Fixture {
     webpki: Webpki,
     openssl: OpenSsl,
     cold: Policy,
+    cold_web: Policy,
     warm: Policy,
     wrong_pin: Policy,
     c_cold: CPolicy,
@@ -268,6 +269,13 @@ impl Fixture {
             webpki: Webpki::new(&chain),
             openssl: OpenSsl::new(&chain, HOST),
             cold: Policy::from_json(chain.policy_json(&pin, 0).as_bytes()).expect("policy"),
+            cold_web: Policy::from_json(
+                chain
+                    .policy_json(&pin, 0)
+                    .replace(r#""hosts""#, r#""profile": "web", "hosts""#)
+                    .as_bytes(),
+            )
+            .expect("policy"),
             warm: Policy::from_json(chain.policy_json(&pin, 1024).as_bytes()).expect("policy"),
             wrong_pin: Policy::from_json(chain.policy_json(&unrelated_pin, 0).as_bytes()).expect("policy"),
             c_cold: CPolicy::load_json(&chain.policy_json(&pin, 0)),
@@ -298,6 +306,9 @@ impl Fixture {
         let cold = certpin::verify(&self.cold, served, HOST, None);
         assert_eq!(cold.result, PinResult::PIN_OK, "{}", cold.message());
         assert_eq!(cold.flags & flags::CACHED, 0, "the cold policy has no cache");
+        let web = certpin::verify(&self.cold_web, served, HOST, None);
+        assert_eq!(web.result, PinResult::PIN_OK, "{}", web.message());
+        assert_eq!(self.cold_web.rules()[0].profile(), Some(certpin::Profile::Web));
         certpin::verify(&self.warm, served, HOST, None);
         let warm = certpin::verify(&self.warm, served, HOST, None);
         assert_eq!(warm.result, PinResult::PIN_OK, "{}", warm.message());
@@ -355,6 +366,13 @@ impl Fixture {
             Case::new(id("verify-cold"), "certpin::verify, cold (cache_size 0)", || {
                 black_box(certpin::verify(&self.cold, black_box(served), HOST, None).result);
             }),
+            Case::new(
+                id("verify-cold-web"),
+                "certpin::verify, cold, \"profile\": \"web\"",
+                || {
+                    black_box(certpin::verify(&self.cold_web, black_box(served), HOST, None).result);
+                },
+            ),
             Case::new(id("c-verify-cold"), "pin_verify_chain (C ABI), cold", || {
                 black_box(self.c_cold.verify(black_box(served), &self.host));
             }),

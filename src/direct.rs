@@ -16,16 +16,6 @@ use crate::PinResult;
 
 use crate::verify::validity_window;
 
-/// Extensions whose meaning certpin (through webpki) knows, so they may be critical.
-const KNOWN_CRITICAL: &[&[u64]] = &[
-    &[2, 5, 29, 15], // keyUsage
-    &[2, 5, 29, 17], // subjectAltName
-    &[2, 5, 29, 19], // basicConstraints
-    &[2, 5, 29, 30], // nameConstraints
-    &[2, 5, 29, 31], // cRLDistributionPoints
-    &[2, 5, 29, 37], // extKeyUsage
-];
-
 pub(crate) fn evaluate(
     rule: &Rule,
     der: &[u8],
@@ -66,9 +56,7 @@ pub(crate) fn evaluate(
         );
     }
     for ext in cert.extensions() {
-        let arcs: Option<Vec<u64>> = ext.oid.iter().map(Iterator::collect);
-        let known = arcs.is_some_and(|arcs| KNOWN_CRITICAL.contains(&arcs.as_slice()));
-        if ext.critical && !known {
+        if ext.critical && !crate::anchor::known_critical(&ext.oid) {
             return reject(
                 PinResult::PIN_ERR_REJECTED_OTHER,
                 format!("the certificate has an unknown critical extension {}", ext.oid),

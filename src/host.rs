@@ -21,6 +21,8 @@ pub enum Host {
 impl Host {
     /// Validates and normalises a host as applications pass it: ASCII, one
     /// optional trailing dot ignored, case ignored; IPv6 without brackets.
+    /// An IPv4-mapped IPv6 address in any spelling is the IPv4 address; an
+    /// IPv6 zone id (`%eth0`, `%25eth0`) is dropped.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.is_empty() {
             return Err("the host is empty".into());

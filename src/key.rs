@@ -62,7 +62,7 @@ pub(crate) fn weak_rsa_bits(cert: &[u8]) -> Option<usize> {
     rsa_bits(cert.public_key()).filter(|bits| *bits < MIN_RSA_BITS)
 }
 
-fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
+pub(crate) fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
     let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
         return None;
     };

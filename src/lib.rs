@@ -20,6 +20,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod anchor;
 mod cache;
 pub mod chain;
 #[cfg(feature = "cli")]
@@ -33,6 +34,7 @@ mod key;
 pub mod message;
 pub mod pin;
 pub mod policy;
+mod profile;
 pub mod report;
 pub mod result;
 pub mod roots;
@@ -41,5 +43,6 @@ mod verify;
 pub use host::{Host, HostPattern};
 pub use pin::Pin;
 pub use policy::{Policy, PolicyError, Rule, UnlistedHosts};
+pub use profile::Profile;
 pub use result::{flags, PinResult};
 pub use verify::{verify, Verdict, Violation};

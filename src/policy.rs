@@ -16,6 +16,7 @@ use crate::cache::Cache;
 use crate::host::{HostIndex, HostPattern};
 use crate::json::Json;
 use crate::pin::Pin;
+use crate::profile::Profile;
 use crate::roots::{self, Anchor};
 use crate::PinResult;
 
@@ -95,6 +96,8 @@ pub struct Rule {
     pub(crate) verify_hostname: bool,
     pub(crate) report_only: bool,
     pub(crate) report_uri: Option<String>,
+    /// `None`: decided by the anchor of each validated path.
+    pub(crate) profile: Option<Profile>,
 }
 
 impl Rule {
@@ -137,6 +140,11 @@ impl Rule {
     /// Where violation reports go, if anywhere.
     pub fn report_uri(&self) -> Option<&str> {
         self.report_uri.as_deref()
+    }
+    /// The profile set in the rule; `None` when the anchor of each validated
+    /// path decides (`"web"` for a system root, `"private"` for the rule's own).
+    pub fn profile(&self) -> Option<Profile> {
+        self.profile
     }
     /// `rule 0 (api.example.com)`, for messages.
     pub fn label(&self) -> String {
@@ -209,6 +217,7 @@ impl Policy {
             verify_hostname: true,
             report_only: false,
             report_uri: None,
+            profile: None,
         };
         let mut index = HostIndex::default();
         index
@@ -428,6 +437,7 @@ const RULE_KEYS: &[&str] = &[
     "verify_hostname",
     "report_only",
     "report_uri",
+    "profile",
 ];
 
 /// `loaded`: the anchors of every `anchors` entry read so far, by its text.
@@ -526,6 +536,12 @@ fn parse_rule(
         }
         Some(v) => return Err(err("report_uri", format!("{v}; expected an http:// or https:// URI"))),
     };
+    let profile = match m.get("profile") {
+        None => None,
+        Some(Json::String(s)) if s == "private" => Some(Profile::Private),
+        Some(Json::String(s)) if s == "web" => Some(Profile::Web),
+        Some(v) => return Err(err("profile", format!("{v}; expected \"private\" or \"web\""))),
+    };
     Ok(Rule {
         index: i,
         patterns,
@@ -537,6 +553,7 @@ fn parse_rule(
         verify_hostname: m.bool("verify_hostname", true)?,
         report_only: m.bool("report_only", false)?,
         report_uri,
+        profile,
     })
 }
 

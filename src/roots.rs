@@ -19,6 +19,8 @@ pub struct Anchor {
     pub trust_anchor: pki_types::TrustAnchor<'static>,
     /// The pin of its public key.
     pub pin: Pin,
+    /// What its certificate says about the paths it may end.
+    pub(crate) constraints: crate::anchor::Constraints,
 }
 
 impl Anchor {
@@ -27,7 +29,13 @@ impl Anchor {
     pub fn from_der(der: CertificateDer<'static>) -> Result<Self, webpki::Error> {
         let trust_anchor = anchor_from_trusted_cert(&der)?.to_owned();
         let pin = Pin::of_spki_contents(&trust_anchor.subject_public_key_info);
-        Ok(Self { der, trust_anchor, pin })
+        let constraints = crate::anchor::Constraints::of(&der);
+        Ok(Self {
+            der,
+            trust_anchor,
+            pin,
+            constraints,
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pki_types::{CertificateDer, UnixTime};
+use pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::cache::{CacheEntry, CacheKey};
@@ -17,7 +17,9 @@ use crate::key;
 use crate::message;
 use crate::pin::Pin;
 use crate::policy::{Policy, Rule, UnlistedHosts};
+use crate::profile::{Profile, Role};
 use crate::result::flags;
+use crate::roots::Anchor;
 use crate::PinResult;
 
 /// The answer to one verification.
@@ -245,7 +247,30 @@ fn evaluate(
 
     let intermediates: Vec<CertificateDer<'_>> = certs[1..].iter().map(|c| CertificateDer::from(*c)).collect();
     let unpinned_path: RefCell<Option<Vec<Vec<u8>>>> = RefCell::new(None);
-    let check_pins = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+    // The first path that webpki validated but certpin refused, and why.
+    let refused_path: RefCell<Option<Box<Rejection>>> = RefCell::new(None);
+    let profile_checks = ProfileChecks::default();
+    // Called for every path webpki validates, so that path building goes on
+    // to another path when this one breaks a rule or carries no pin.
+    let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+        if let Err((result, reason)) = path_problem(rule, path, certs[0], now, &profile_checks) {
+            refused_path.borrow_mut().get_or_insert_with(|| {
+                let validated = path_der(rule, path);
+                let hint = if reason.starts_with("profile \"web\"") {
+                    "the chain breaks a rule of the public Web PKI; a rule for a private CA may say \"profile\": \"private\""
+                } else {
+                    "replace the anchor in the rule's \"anchors\" with one that may vouch for this chain"
+                };
+                Box::new(Rejection {
+                    result,
+                    reason,
+                    hint: Some(hint.into()),
+                    unsent_anchor: unsent_anchor(certs, &validated),
+                    validated,
+                })
+            });
+            return Err(webpki::Error::UnknownIssuer);
+        }
         if !pins_enforced || path_has_pin(path, &rule.pins) {
             return Ok(());
         }
@@ -260,7 +285,7 @@ fn evaluate(
         time,
         KeyUsage::server_auth(),
         None,
-        Some(&check_pins),
+        Some(&check_path),
     );
     let path = match verified {
         Ok(path) => path,
@@ -278,6 +303,9 @@ fn evaluate(
                     validated,
                     unsent_anchor,
                 }));
+            }
+            if let Some(refused) = refused_path.into_inner() {
+                return Err(refused);
             }
             // webpki reports an issuer key that is too small as a signature
             // that does not verify; say what is really wrong.
@@ -321,12 +349,107 @@ fn evaluate(
     let window = want_window.then(|| {
         let certs_on_path =
             std::iter::once(path.end_entity().der()).chain(path.intermediate_certificates().map(|c| c.der()));
-        validity_window(certs_on_path.map(|d| d.as_ref().to_vec()), rule, now)
+        let (from, until) = validity_window(certs_on_path.map(|d| d.as_ref().to_vec()), rule, now)?;
+        // The anchor's own validity bounds the answer too.
+        let (not_before, not_after) = anchor_behind(rule, path.anchor())?.0.constraints.validity();
+        Some((from.max(not_before), until.min(not_after))).filter(|(f, u)| *f <= now && now <= *u)
     });
     Ok(Accepted {
         flags,
         window: window.flatten(),
     })
+}
+
+/// The anchor behind one of the rule's trust anchors (webpki hands back a
+/// reference into `rule.trust_anchors`: the rule's own anchors, then the
+/// system store, in order), and whether it is a system root.
+fn anchor_behind<'r>(rule: &'r Rule, trust_anchor: &TrustAnchor<'_>) -> Option<(&'r Anchor, bool)> {
+    let size = std::mem::size_of::<TrustAnchor<'static>>();
+    let offset = (trust_anchor as *const TrustAnchor<'_> as usize).checked_sub(rule.trust_anchors.as_ptr() as usize)?;
+    let i = offset / size;
+    if offset % size != 0 || i >= rule.trust_anchors.len() {
+        return None;
+    }
+    match rule.anchors.get(i) {
+        Some(anchor) => Some((anchor, false)),
+        None => crate::roots::system()
+            .ok()?
+            .get(i - rule.anchors.len())
+            .map(|anchor| (anchor, true)),
+    }
+}
+
+/// What the Web PKI profile found about the certificates of one evaluation,
+/// so that each is parsed at most once however many paths are tried.
+#[derive(Default)]
+struct ProfileChecks {
+    leaf: std::cell::OnceCell<Option<String>>,
+    /// By the address of the intermediate's DER in the served chain.
+    intermediates: RefCell<Vec<(usize, Option<String>)>>,
+}
+
+/// Why a path that webpki validated is refused: the anchor's own constraints
+/// (every profile), then the rules of the Web PKI when the path follows them.
+fn path_problem(
+    rule: &Rule,
+    path: &VerifiedPath<'_>,
+    leaf_der: &[u8],
+    now: i64,
+    checks: &ProfileChecks,
+) -> Result<(), (PinResult, String)> {
+    let Some((anchor, system)) = anchor_behind(rule, path.anchor()) else {
+        return Err((
+            PinResult::PIN_ERR_INTERNAL,
+            "the anchor of the validated path is not one of the rule's".into(),
+        ));
+    };
+    let profile = rule
+        .profile
+        .unwrap_or(if system { Profile::Web } else { Profile::Private });
+    let web = profile == Profile::Web;
+    // RFC 5280 6.1.4 (l): self-issued intermediates do not count.
+    let below = path
+        .intermediate_certificates()
+        .filter(|c| c.issuer() != c.subject())
+        .count();
+    anchor.constraints.check(below, now, web)?;
+    if !web {
+        return Ok(());
+    }
+    let refuse = |why: &str| Err((PinResult::PIN_ERR_BAD_USAGE, format!("profile \"web\": {why}")));
+    if let Some(why) = checks.leaf.get_or_init(|| web_check(leaf_der, Role::Leaf)) {
+        return refuse(why);
+    }
+    for cert in path.intermediate_certificates() {
+        let der = cert.der();
+        let key = der.as_ref().as_ptr() as usize;
+        let known = checks
+            .intermediates
+            .borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        let problem = known.unwrap_or_else(|| {
+            let found = web_check(der.as_ref(), Role::Intermediate);
+            checks.intermediates.borrow_mut().push((key, found.clone()));
+            found
+        });
+        if let Some(why) = problem {
+            return refuse(&why);
+        }
+    }
+    Ok(())
+}
+
+/// The Web PKI rule a served certificate breaks, as a sentence naming it.
+fn web_check(der: &[u8], role: Role) -> Option<String> {
+    use x509_parser::prelude::*;
+    let what = if role == Role::Leaf { "leaf" } else { "intermediate" };
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return Some(format!("the {what} cannot be parsed"));
+    };
+    let problem = crate::profile::web_problem(&cert, role)?;
+    Some(format!("the {what} \"{}\" {problem}", message::subject(der)))
 }
 
 /// Whether the host is an IP address that the leaf lists as an IPv4-mapped

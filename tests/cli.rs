@@ -555,6 +555,33 @@ fn pair(severity: &str, check: &str) -> (String, String) {
 }
 
 #[test]
+fn lint_warns_about_a_ca_anchor_that_may_sign_no_server_chain() {
+    let dir = folder("lint-anchor-usage");
+    let mut p = ca_params("Signing Only Root");
+    p.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    let no_cert_sign = make(p, None, &rcgen::PKCS_ECDSA_P256_SHA256);
+    let server = make(leaf_params(&["api.example.com"]), None, &rcgen::PKCS_ECDSA_P256_SHA256);
+    let backup = root("Backup");
+    let policy = policy_file(
+        &dir,
+        "usage.json",
+        &["api.example.com"],
+        &[&no_cert_sign, &server],
+        &[server.pin(), backup.pin()],
+        "",
+    );
+    let (code, found, doc) = lint_json(&policy);
+    assert_eq!(code, 1, "{doc}");
+    // The pinned server certificate (not a CA) is no finding.
+    assert_eq!(found, vec![pair("warning", "anchor-cannot-issue")], "{doc}");
+    let message = doc["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("CN=Signing Only Root") && message.contains("keyUsage without keyCertSign"),
+        "{message}"
+    );
+}
+
+#[test]
 fn lint_finds_each_risk() {
     let dir = folder("lint");
     let r = root("Lint Root");

@@ -211,6 +211,7 @@ fn key() -> impl Strategy<Value = String> {
         Just("verify_hostname"),
         Just("report_only"),
         Just("report_uri"),
+        Just("profile"),
         Just("pinz"),
     ]
     .prop_map(str::to_string)

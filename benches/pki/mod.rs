@@ -102,6 +102,7 @@ fn ca_params(cn: &str) -> CertificateParams {
     p.distinguished_name = name(cn);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.use_authority_key_identifier_extension = true;
     p
 }
 
@@ -112,6 +113,8 @@ fn leaf_params() -> CertificateParams {
     p.is_ca = IsCa::ExplicitNoCa;
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    // As public CAs issue them, so that the chain also passes "profile": "web".
+    p.use_authority_key_identifier_extension = true;
     p
 }
 

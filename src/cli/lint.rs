@@ -21,7 +21,9 @@ const SOON: i64 = 30 * clock::DAY;
 #[command(after_help = "\
 Errors are the library's own (the policy does not load). Warnings: a rule with
 a single pin (no backup key), pins_expire passed or within 30 days, an anchor
-expired or expiring within 30 days, \"*.x\" while no rule covers x itself,
+expired or expiring within 30 days, a CA anchor that may sign no server chain
+(keyUsage without keyCertSign, EKU without serverAuth, unknown critical
+extension), \"*.x\" while no rule covers x itself,
 unlisted_hosts \"allow\", a report_uri whose host a pinned rule covers (its
 reports could be blocked), verify_hostname false. Notes (exit status 0):
 report_only rules.
@@ -175,6 +177,17 @@ fn findings(policy: &Policy, now: i64) -> Vec<Finding> {
             }
         }
         for anchor in rule.anchors() {
+            if let Some(why) = anchor.constraints.issuer_problem() {
+                add(
+                    Severity::Warning,
+                    "anchor-cannot-issue",
+                    format!(
+                        "anchor {} ({}) {why}: certpin trusts no chain under it",
+                        super::certificate::subject(anchor.der.as_ref()),
+                        anchor.pin
+                    ),
+                );
+            }
             let Ok(cert) = super::input::certificate(anchor.der.as_ref()) else {
                 continue;
             };

@@ -135,7 +135,9 @@ impl Request {
 /// certificate of `peerCertificateChain()`, appended), `len` bytes.
 /// `host`: the host the application connected to, NUL-terminated ASCII (IDNA
 /// A-label for international names; an IP literal as text, IPv6 without
-/// brackets).
+/// brackets). An IPv4-mapped IPv6 address in any spelling is the IPv4
+/// address; an IPv6 zone id (`%eth0`, or `%25eth0` as `QUrl` writes it) is
+/// ignored.
 ///
 /// `PIN_OK` means proceed; any other result means reject the connection, and
 /// `pin_last_error` explains it. Results: `PIN_ERR_NULL_ARGUMENT`,

@@ -1,5 +1,7 @@
 //! A small PKI for tests: every certificate is generated at test time with
-//! rcgen and is valid from 1975 to 4096 unless a test says otherwise.
+//! rcgen and is valid from 1975 to 4096 unless a test says otherwise. Its
+//! CAs and leaves carry authority and subject key identifiers, as public CAs
+//! issue them, so that they also pass the `"web"` profile.
 #![allow(dead_code)]
 
 use certpin::{Pin, PinResult, Policy, Verdict};
@@ -43,6 +45,7 @@ pub fn ca_params(cn: &str) -> CertificateParams {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    p.use_authority_key_identifier_extension = true;
     p
 }
 
@@ -52,6 +55,7 @@ pub fn leaf_params(names: &[&str]) -> CertificateParams {
     p.distinguished_name = dn(names.first().copied().unwrap_or("leaf"));
     p.is_ca = IsCa::ExplicitNoCa;
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.use_authority_key_identifier_extension = true;
     p
 }
 
