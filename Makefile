@@ -16,6 +16,8 @@ deps:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	# The C library is built without the CLI: no warning there either.
+	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings
 
 rust-test:
 	$(CARGO) test --locked --all-targets

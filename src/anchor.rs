@@ -87,6 +87,8 @@ impl Constraints {
     /// keyCertSign, EKU without serverAuth, unknown critical extension), as the
     /// end of a sentence naming it. `None` for an anchor that is not a CA: a
     /// pinned server certificate is trusted as itself, which is its purpose.
+    /// Only `certpin lint` asks.
+    #[cfg(feature = "cli")]
     pub(crate) fn issuer_problem(&self) -> Option<&str> {
         self.usage_problem.as_deref().filter(|_| self.is_ca)
     }
