@@ -75,6 +75,14 @@ inline QNetworkRequest trustingPublicRoot(const QString &url, bool http2 = false
     return request;
 }
 
+/// The rows of a test run over HTTP/1.1 and over HTTP/2: a bool column "http2".
+inline void addProtocolRows()
+{
+    QTest::addColumn<bool>("http2");
+    QTest::newRow("http/1.1") << false;
+    QTest::newRow("h2") << true;
+}
+
 inline QString describe(const Outcome &o)
 {
     return QStringLiteral("%1 (error %2: %3), body seen: %4")

@@ -173,9 +173,7 @@ void Manager::reuseAfterPolicyChange()
 
 void Manager::reusedConnectionBackstop_data()
 {
-    QTest::addColumn<bool>("http2");
-    QTest::newRow("http/1.1") << false;
-    QTest::newRow("h2") << true;
+    addProtocolRows();
 }
 
 /// A connection opened under one policy, reused without a handshake under

@@ -91,9 +91,7 @@ private Q_SLOTS:
 
 void Refusals::impostorInSslErrors_data()
 {
-    QTest::addColumn<bool>("http2");
-    QTest::newRow("http/1.1") << false;
-    QTest::newRow("h2") << true;
+    addProtocolRows();
 }
 
 /// A self-signed impostor of the pinned self-signed server: Qt reports it in
@@ -227,9 +225,7 @@ void Refusals::followUpRequest()
 
 void Refusals::siblings_data()
 {
-    QTest::addColumn<bool>("http2");
-    QTest::newRow("http/1.1") << false;
-    QTest::newRow("h2") << true;
+    addProtocolRows();
 }
 
 /// Several requests to the rogue at once: over HTTP/1.1 they open several
