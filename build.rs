@@ -16,6 +16,7 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
+    limbo_suite();
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=DOCS_RS");
@@ -25,6 +26,25 @@ fn main() {
     let root = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     if let Err(why) = generate(Path::new(&root)) {
         println!("cargo:warning=include/certpin.h was not regenerated: {why}");
+    }
+}
+
+/// tests/limbo.rs runs the x509-limbo suite from `../shared/limbo/limbo.json`
+/// (test data that is not the project's). Where it is absent and `CI` is not
+/// set, the test is built as ignored, so that cargo reports it skipped, with
+/// the reason, instead of passed; under CI it runs and fails.
+fn limbo_suite() {
+    println!("cargo::rustc-check-cfg=cfg(limbo_suite_absent)");
+    println!("cargo:rerun-if-env-changed=CI");
+    let root = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let suite = Path::new(&root).join("../shared/limbo/limbo.json");
+    println!("cargo:rerun-if-changed={}", suite.display());
+    if !suite.exists() && env::var_os("CI").is_none() {
+        println!("cargo:rustc-cfg=limbo_suite_absent");
+        println!(
+            "cargo:warning=x509-limbo is absent ({}): tests/limbo.rs is skipped",
+            suite.display()
+        );
     }
 }
 
