@@ -4,7 +4,7 @@
 
 mod common;
 
-use certpin::{flags, verify, PinResult, Policy};
+use certpin::{verify, PinResult, Policy};
 use common::*;
 use rcgen::{CidrSubnet, GeneralSubtree, NameConstraints, SanType};
 
@@ -50,13 +50,7 @@ fn no_spelling_of_a_mapped_address_escapes_its_rule() {
             let v = verify(&policy, &rogue.der, host, None);
             assert_result(&v, PinResult::PIN_ERR_UNTRUSTED);
             assert!(v.detail.contains("rule 0 (10.0.0.1)"), "{host}: {}", v.detail);
-            let v = verify(&policy, &good.der, host, None);
-            assert_result(&v, PinResult::PIN_OK);
-            assert_eq!(
-                v.flags & !flags::CACHED,
-                flags::VOUCHED | flags::NAME_VERIFIED,
-                "{host}"
-            );
+            assert_vouched(&verify(&policy, &good.der, host, None), host);
         }
     }
 }
@@ -90,13 +84,7 @@ fn mapped_subject_alt_names_match_the_ipv4_host() {
     let v4_san = ip_leaf("10.0.0.1", &ca);
     for host in std::iter::once("10.0.0.1").chain(MAPPED) {
         for l in [&mapped_san, &v4_san] {
-            let v = verify(&policy, &l.der, host, None);
-            assert_result(&v, PinResult::PIN_OK);
-            assert_eq!(
-                v.flags & !flags::CACHED,
-                flags::VOUCHED | flags::NAME_VERIFIED,
-                "{host}"
-            );
+            assert_vouched(&verify(&policy, &l.der, host, None), host);
         }
         assert_result(
             &verify(&policy, &mapped_san.der, "10.0.0.2", None),
@@ -146,13 +134,7 @@ fn zone_ids_are_accepted_and_ignored() {
         "FE80::1%25en0",
         "fe80::1%3",
     ] {
-        let v = verify(&policy, &l.der, host, None);
-        assert_result(&v, PinResult::PIN_OK);
-        assert_eq!(
-            v.flags & !flags::CACHED,
-            flags::VOUCHED | flags::NAME_VERIFIED,
-            "{host}"
-        );
+        assert_vouched(&verify(&policy, &l.der, host, None), host);
     }
     let zoned_pattern = one_rule(&["fe80::1%25eth0"], &[&ca], &[], "");
     assert_result(&verify(&zoned_pattern, &l.der, "fe80::1%lo", None), PinResult::PIN_OK);
@@ -172,13 +154,7 @@ fn pinned_self_signed_server_by_a_mapped_address() {
     for cert in [&cn_only, &mapped_san] {
         let policy = one_rule(&["*"], &[cert], &[], "");
         for host in std::iter::once("10.0.0.1").chain(MAPPED) {
-            let v = verify(&policy, &cert.der, host, None);
-            assert_result(&v, PinResult::PIN_OK);
-            assert_eq!(
-                v.flags & !flags::CACHED,
-                flags::VOUCHED | flags::NAME_VERIFIED,
-                "{host}"
-            );
+            assert_vouched(&verify(&policy, &cert.der, host, None), host);
         }
         assert_result(
             &verify(&policy, &cert.der, "10.0.0.2", None),

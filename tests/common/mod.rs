@@ -146,3 +146,15 @@ pub fn one_rule(hosts: &[&str], anchors: &[&Cert], pins: &[String], extra: &str)
 pub fn assert_result(verdict: &Verdict<'_>, expected: PinResult) {
     assert_eq!(verdict.result, expected, "{}", verdict.message());
 }
+
+/// Asserts that the rule accepted and vouched for the chain, host name
+/// checked (from the cache or not), naming `context` when it did not.
+#[track_caller]
+pub fn assert_vouched(verdict: &Verdict<'_>, context: &str) {
+    assert_eq!(verdict.result, PinResult::PIN_OK, "{context}: {}", verdict.message());
+    assert_eq!(
+        verdict.flags & !certpin::flags::CACHED,
+        certpin::flags::VOUCHED | certpin::flags::NAME_VERIFIED,
+        "{context}"
+    );
+}
