@@ -410,6 +410,32 @@ enum pin_result pin_verify_chain_ex(const uint8_t *der_chain,
                                     pin_report_fn report,
                                     void *userdata);
 
+/**
+ * Which rule of `policy` covers `host`, before any chain is seen: what a
+ * verification for `host` can answer.
+ *
+ * On `PIN_OK`, `*flags_out` receives `PIN_FLAG_VOUCHED` when a rule covers
+ * the host, with `PIN_FLAG_NAME_VERIFIED` when that rule checks the host
+ * name and `PIN_FLAG_REPORT_ONLY` when it is report-only (it never
+ * rejects); or `PIN_FLAG_UNLISTED` when no rule covers the host and
+ * `unlisted_hosts` is `"allow"` (every chain is accepted). A rejection is
+ * possible for `host` exactly when the result is not `PIN_OK` or the flags
+ * are `PIN_FLAG_VOUCHED` without `PIN_FLAG_REPORT_ONLY`. The Qt helper asks
+ * this to decide which connections to hold until certpin has judged them.
+ *
+ * Results: `PIN_OK`, `PIN_ERR_HOST_NOT_COVERED` (no rule covers the host
+ * and `unlisted_hosts` is `"reject"`: every chain for it is rejected),
+ * `PIN_ERR_NULL_ARGUMENT`, `PIN_ERR_INVALID_ARGUMENT` (the host, as for
+ * `pin_verify_chain`). `*flags_out` is written only on `PIN_OK`.
+ *
+ * # Safety
+ * `policy` is NULL or a live policy; `host` is NULL or a NUL-terminated
+ * string; `flags_out` is NULL or points to a writable `uint32_t`.
+ */
+enum pin_result pin_policy_host_flags(const struct pin_policy *policy,
+                                      const char *host,
+                                      uint32_t *flags_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -4,10 +4,13 @@
  * Header-only; needs no moc. Link the certpin library (CMake: certpin::certpin).
  *
  *     certpin::Policy policy = certpin::Policy::fromFile("pins.json");
- *     QNetworkAccessManager manager;
- *     certpin::install(&manager, policy, [](QNetworkReply *reply, const certpin::Verdict &v) {
+ *     certpin::NetworkAccessManager manager(policy, [](QNetworkReply *reply, const certpin::Verdict &v) {
  *         qWarning() << "refused" << reply->url() << v.message;
  *     });
+ *
+ * certpin::NetworkAccessManager holds each new TLS connection's handshake
+ * until certpin has judged its chain (see its comment); install() pins a
+ * manager made elsewhere, as follows.
  *
  * What install() does for a QNetworkAccessManager, and why (Qt's behaviour,
  * measured on Qt 6.4 and 5.15):
@@ -74,6 +77,7 @@
 #include <QtCore/QMetaObject>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
+#include <QtCore/QRandomGenerator>
 #include <QtCore/QString>
 #include <QtCore/QThread>
 #include <QtCore/QUrl>
@@ -195,6 +199,51 @@ inline void install(QSslSocket *socket, const Policy &policy, const QString &hos
 /// `manager->setProxyFactory(factory)` once certpin is installed. Takes
 /// ownership of `factory`, as Qt does.
 inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory);
+
+/// A QNetworkAccessManager pinned from its construction, and held tighter
+/// than install() can hold a manager made elsewhere: the TLS handshake of
+/// each of its connections to a host the policy can reject waits for
+/// certpin's verdict, so no request ever goes out on a connection certpin
+/// has not accepted, whatever Qt has queued for it (install() can only
+/// abort what Qt has not yet handed to its network thread; with HTTP/2 a
+/// request handed over in the moment between the handshake and the verdict
+/// still goes out). Use it in place of QNetworkAccessManager:
+///
+///     certpin::NetworkAccessManager manager(policy);
+///
+/// How: Qt waits for `sslErrors`, not for `encrypted`, before it uses a
+/// connection. So each request to such a host verifies a name no
+/// certificate holds (a random name under the reserved `.invalid`), Qt
+/// reports a host-name error for every chain, and certpin lets the
+/// handshake go on only when it accepted the chain and checked the real
+/// host name itself (the application's request is left as it was: reply->
+/// request() is unchanged). The application's own `sslErrors` slots see that
+/// host-name error too: certpin::unhandledSslErrors() gives the errors that
+/// are the application's to judge. Not held, and checked as install()
+/// checks: hosts whose chains the policy always accepts (an unlisted host
+/// under "allow", a report-only rule), rules with "verify_hostname": false,
+/// requests that set their own peerVerifyName, and the new connection a
+/// redirect opens.
+class NetworkAccessManager : public QNetworkAccessManager {
+public:
+    using RejectHandler = std::function<void(QNetworkReply *, const Verdict &)>;
+
+    explicit NetworkAccessManager(const Policy &policy, RejectHandler onReject = {}, QObject *parent = nullptr);
+
+    /// Replaces the policy (as install() does).
+    void setPolicy(const Policy &policy, RejectHandler onReject = {});
+
+protected:
+    QNetworkReply *createRequest(Operation op, const QNetworkRequest &request, QIODevice *outgoingData) override;
+};
+
+/// The errors of a `sslErrors` signal of `reply` that are the application's
+/// to judge: without the host-name error that a held handshake of
+/// certpin::NetworkAccessManager always carries (certpin checks the real
+/// name), and empty when certpin has already accepted the chain and
+/// ignored them. An application slot that shows or logs errors, or decides
+/// on them, should look at these.
+inline QList<QSslError> unhandledSslErrors(const QNetworkReply *reply, const QList<QSslError> &errors);
 
 namespace detail {
 
@@ -346,6 +395,53 @@ inline Verdict synchronousRefused()
     return verdict;
 }
 
+/// The name a held handshake verifies in place of the real one (see
+/// ManagerGuard::hold): under the reserved top-level domain `.invalid`, with
+/// 128 random bits, so no certificate can list it and Qt always reports a
+/// host-name error, which stops the handshake until certpin has judged it.
+inline const QString &heldName()
+{
+    static const QString name = [] {
+        QString text = QStringLiteral("certpin-");
+        for (int i = 0; i < 4; ++i)
+            text += QString::number(QRandomGenerator::system()->generate(), 16).rightJustified(8, QLatin1Char('0'));
+        return text + QStringLiteral(".invalid");
+    }();
+    return name;
+}
+
+/// Whether a connection to `host` must wait for certpin's verdict before it
+/// may carry a request: `policy` can reject its chain, and checks its name
+/// itself when it accepts (so Qt's own name check may be set aside). Hosts
+/// whose chains certpin always accepts (an unlisted host under "allow", a
+/// report-only rule) are left to Qt; so is a rule with "verify_hostname":
+/// false, whose connections are judged in `encrypted` only.
+inline bool holdsHandshake(const Policy &policy, const QString &host)
+{
+    if (!policy.isValid())
+        return true; // every chain is rejected
+    uint32_t flags = 0;
+    const QByteArray name = hostArgument(host);
+    if (pin_policy_host_flags(policy.handle(), name.constData(), &flags) != PIN_OK)
+        return true; // no rule and "unlisted_hosts": "reject", or a host certpin refuses
+    const auto has = [flags](pin_flag bit) { return (flags & static_cast<uint32_t>(bit)) != 0; };
+    return has(PIN_FLAG_VOUCHED) && has(PIN_FLAG_NAME_VERIFIED) && !has(PIN_FLAG_REPORT_ONLY);
+}
+
+/// Dynamic properties of a reply: its handshake is held (see
+/// certpin::NetworkAccessManager); certpin accepted the chain in `sslErrors`
+/// and ignored Qt's errors.
+constexpr const char *kHeldHandshake = "certpin.heldHandshake";
+constexpr const char *kSslErrorsHandled = "certpin.sslErrorsHandled";
+
+/// Replaces the request a reply shows (QNetworkReply::setRequest is protected).
+struct ReplyRequest : QNetworkReply {
+    static void set(QNetworkReply *reply, const QNetworkRequest &request)
+    {
+        (reply->*(&ReplyRequest::setRequest))(request);
+    }
+};
+
 /// The guard of type `Guard` that pinning made a child of `owner`, if any.
 /// The guards have no Q_OBJECT (the header needs no moc), so they are found
 /// by name and type, not by qobject_cast.
@@ -436,6 +532,8 @@ public:
     }
 
 
+    const Policy &policy() const noexcept { return m_policy; }
+
     void setPolicy(const Policy &policy, RejectHandler onReject)
     {
         m_policy = policy;
@@ -501,7 +599,7 @@ public:
         if (!isTls(url))
             return false;
         auto *reply = qobject_cast<QNetworkReply *>(m_constructing.data());
-        if (reply && reply->isFinished())
+        if (reply && (reply->isFinished() || reply->url() != url))
             reply = nullptr;
         Verdict verdict;
         if (reply && reply->request().attribute(QNetworkRequest::SynchronousRequestAttribute).toBool()) {
@@ -612,13 +710,18 @@ private:
             reject(reply, verdict);
     }
 
+    /// For a held handshake (see certpin::NetworkAccessManager) `errors` holds a host-name error for
+    /// the held name: ignored, like a real one, only when certpin accepted
+    /// the chain and checked the host name.
     void onSslErrors(QNetworkReply *reply, const QList<QSslError> &errors)
     {
         const Verdict verdict = verify(reply);
         if (!verdict.ok())
             reject(reply, verdict);
-        else if (overridable(errors, verdict))
+        else if (overridable(errors, verdict)) {
+            reply->setProperty(kSslErrorsHandled, true);
             reply->ignoreSslErrors(errors);
+        }
     }
 
     /// The backstop for a reply on a reused connection, which `encrypted`
@@ -943,6 +1046,55 @@ inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory
         guard->setProxyFactory(factory);
     else
         manager->setProxyFactory(factory);
+}
+
+inline NetworkAccessManager::NetworkAccessManager(const Policy &policy, RejectHandler onReject, QObject *parent)
+    : QNetworkAccessManager(parent)
+{
+    install(this, policy, std::move(onReject));
+}
+
+inline void NetworkAccessManager::setPolicy(const Policy &policy, RejectHandler onReject)
+{
+    install(this, policy, std::move(onReject));
+}
+
+inline QNetworkReply *NetworkAccessManager::createRequest(Operation op, const QNetworkRequest &request,
+                                                          QIODevice *outgoingData)
+{
+    const detail::ManagerGuard *guard = detail::guardOf<detail::ManagerGuard>(this);
+    const QUrl url = request.url();
+    const bool held = guard && detail::isTls(url) && request.peerVerifyName().isEmpty()
+        && !request.attribute(QNetworkRequest::SynchronousRequestAttribute).toBool()
+        && detail::holdsHandshake(guard->policy(), url.host(QUrl::FullyEncoded));
+    if (!held)
+        return QNetworkAccessManager::createRequest(op, request, outgoingData);
+    QNetworkRequest heldRequest(request);
+    heldRequest.setPeerVerifyName(detail::heldName());
+    QNetworkReply *reply = QNetworkAccessManager::createRequest(op, heldRequest, outgoingData);
+    // Qt has taken its copy, which it starts from; what the reply shows,
+    // and what a redirect starts from, is the application's request.
+    if (reply) {
+        detail::ReplyRequest::set(reply, request);
+        reply->setProperty(detail::kHeldHandshake, true);
+    }
+    return reply;
+}
+
+inline QList<QSslError> unhandledSslErrors(const QNetworkReply *reply, const QList<QSslError> &errors)
+{
+    if (!reply)
+        return errors;
+    if (reply->property(detail::kSslErrorsHandled).toBool())
+        return {};
+    if (!reply->property(detail::kHeldHandshake).toBool())
+        return errors;
+    QList<QSslError> rest;
+    for (const QSslError &e : errors) {
+        if (e.error() != QSslError::HostNameMismatch)
+            rest.append(e);
+    }
+    return rest;
 }
 
 } // namespace certpin

@@ -45,4 +45,4 @@ pub use pin::Pin;
 pub use policy::{Policy, PolicyError, Rule, UnlistedHosts};
 pub use profile::Profile;
 pub use result::{flags, PinResult};
-pub use verify::{verify, Verdict, Violation};
+pub use verify::{host_flags, verify, Verdict, Violation};

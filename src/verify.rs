@@ -103,13 +103,7 @@ pub fn verify<'p>(policy: &'p Policy, der_chain: &[u8], host: &str, unix_time: O
         Err(e) => return Verdict::reject(e.result, e.detail),
     };
     let Some(rule) = policy.rule_for(&host) else {
-        return match policy.unlisted_hosts {
-            UnlistedHosts::Allow => Verdict { result: PinResult::PIN_OK, flags: flags::UNLISTED, detail: String::new(), violation: None },
-            UnlistedHosts::Reject => Verdict::reject(
-                PinResult::PIN_ERR_HOST_NOT_COVERED,
-                format!("no rule covers host {host} and \"unlisted_hosts\" is \"reject\"; add a rule whose \"hosts\" match it"),
-            ),
-        };
+        return unlisted(policy, &host);
     };
 
     let key = policy.cache.enabled().then(|| CacheKey {
@@ -174,6 +168,57 @@ pub fn verify<'p>(policy: &'p Policy, der_chain: &[u8], host: &str, unix_time: O
                 }
             }
         }
+    }
+}
+
+/// What [`verify`] can answer for `host` before any chain is seen: the rule
+/// that covers it, as `flags::*` bits.
+///
+/// `PIN_OK` with `VOUCHED` when a rule covers the host (an acceptance rests
+/// on that rule's validation), plus `NAME_VERIFIED` when the rule checks the
+/// host name and `REPORT_ONLY` when it never rejects; `PIN_OK` with
+/// `UNLISTED` when no rule does and unlisted hosts are allowed (every chain
+/// is accepted). `PIN_ERR_HOST_NOT_COVERED` when no rule does and unlisted
+/// hosts are rejected (every chain is rejected); `PIN_ERR_INVALID_ARGUMENT`
+/// for a host that is not a DNS name or IP address.
+pub fn host_flags<'p>(policy: &'p Policy, host: &str) -> Verdict<'p> {
+    let host = match Host::parse(host) {
+        Ok(h) => h,
+        Err(e) => return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, e),
+    };
+    let Some(rule) = policy.rule_for(&host) else {
+        return unlisted(policy, &host);
+    };
+    let mut bits = flags::VOUCHED;
+    if rule.verify_hostname {
+        bits |= flags::NAME_VERIFIED;
+    }
+    if rule.report_only {
+        bits |= flags::REPORT_ONLY;
+    }
+    Verdict {
+        result: PinResult::PIN_OK,
+        flags: bits,
+        detail: String::new(),
+        violation: None,
+    }
+}
+
+/// The answer for a host no rule covers.
+fn unlisted<'p>(policy: &Policy, host: &Host) -> Verdict<'p> {
+    match policy.unlisted_hosts {
+        UnlistedHosts::Allow => Verdict {
+            result: PinResult::PIN_OK,
+            flags: flags::UNLISTED,
+            detail: String::new(),
+            violation: None,
+        },
+        UnlistedHosts::Reject => Verdict::reject(
+            PinResult::PIN_ERR_HOST_NOT_COVERED,
+            format!(
+                "no rule covers host {host} and \"unlisted_hosts\" is \"reject\"; add a rule whose \"hosts\" match it"
+            ),
+        ),
     }
 }
 

@@ -4,7 +4,7 @@
 use core::ffi::{c_char, c_void};
 use std::ffi::CString;
 
-use super::boundary::{boundary, bytes, c_str, Failure};
+use super::boundary::{boundary, bytes, c_str, non_null, Failure};
 use super::error;
 use super::policy::{pin_policy, policy_ref};
 use crate::report::Report;
@@ -83,16 +83,7 @@ impl Request {
             // SAFETY: as above.
             let policy = unsafe { policy_ref(self.policy) }?;
             // SAFETY: as above.
-            let host = unsafe { c_str(self.host, "host") }?;
-            let host = host.to_str().map_err(|e| {
-                Failure::new(
-                    PinResult::PIN_ERR_INVALID_ARGUMENT,
-                    format!(
-                        "the host is not ASCII (byte {} is not even UTF-8): pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))",
-                        e.valid_up_to()
-                    ),
-                )
-            })?;
+            let host = unsafe { host_str(self.host) }?;
             let verdict = crate::verify(policy, chain, host, self.unix_time);
             let records_error = !verdict.ok() || verdict.flags & flags::REPORT_ONLY != 0;
             if records_error {
@@ -126,6 +117,24 @@ impl Request {
             Ok(verdict.result)
         })
     }
+}
+
+/// The host argument as text.
+///
+/// # Safety
+/// `host` is NULL or a NUL-terminated string that outlives `'a`.
+unsafe fn host_str<'a>(host: *const c_char) -> Result<&'a str, Failure> {
+    // SAFETY: the caller's promise.
+    let host = unsafe { c_str(host, "host") }?;
+    host.to_str().map_err(|e| {
+        Failure::new(
+            PinResult::PIN_ERR_INVALID_ARGUMENT,
+            format!(
+                "the host is not ASCII (byte {} is not even UTF-8): pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))",
+                e.valid_up_to()
+            ),
+        )
+    })
 }
 
 /// Verifies a served certificate chain for `host` under `policy`, now.
@@ -220,4 +229,46 @@ pub unsafe extern "C" fn pin_verify_chain_ex(
     };
     // SAFETY: forwarded promises.
     unsafe { request.run() }
+}
+
+/// Which rule of `policy` covers `host`, before any chain is seen: what a
+/// verification for `host` can answer.
+///
+/// On `PIN_OK`, `*flags_out` receives `PIN_FLAG_VOUCHED` when a rule covers
+/// the host, with `PIN_FLAG_NAME_VERIFIED` when that rule checks the host
+/// name and `PIN_FLAG_REPORT_ONLY` when it is report-only (it never
+/// rejects); or `PIN_FLAG_UNLISTED` when no rule covers the host and
+/// `unlisted_hosts` is `"allow"` (every chain is accepted). A rejection is
+/// possible for `host` exactly when the result is not `PIN_OK` or the flags
+/// are `PIN_FLAG_VOUCHED` without `PIN_FLAG_REPORT_ONLY`. The Qt helper asks
+/// this to decide which connections to hold until certpin has judged them.
+///
+/// Results: `PIN_OK`, `PIN_ERR_HOST_NOT_COVERED` (no rule covers the host
+/// and `unlisted_hosts` is `"reject"`: every chain for it is rejected),
+/// `PIN_ERR_NULL_ARGUMENT`, `PIN_ERR_INVALID_ARGUMENT` (the host, as for
+/// `pin_verify_chain`). `*flags_out` is written only on `PIN_OK`.
+///
+/// # Safety
+/// `policy` is NULL or a live policy; `host` is NULL or a NUL-terminated
+/// string; `flags_out` is NULL or points to a writable `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pin_policy_host_flags(
+    policy: *const pin_policy,
+    host: *const c_char,
+    flags_out: *mut u32,
+) -> PinResult {
+    boundary(|| {
+        // SAFETY: each pointer is NULL or valid (the caller's promise).
+        let policy = unsafe { policy_ref(policy) }?;
+        // SAFETY: as above.
+        let host = unsafe { host_str(host) }?;
+        non_null(flags_out, "flags_out")?;
+        let answer = crate::host_flags(policy, host);
+        if !answer.ok() {
+            return Err(Failure::new(answer.result, answer.detail));
+        }
+        // SAFETY: not NULL, so writable (the caller's promise).
+        unsafe { flags_out.write(answer.flags) };
+        Ok(PinResult::PIN_OK)
+    })
 }

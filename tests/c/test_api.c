@@ -294,6 +294,44 @@ static void test_results(void) {
   free(unsupported.der);
 }
 
+/* What a policy does for a host before any chain: the rule's flags. */
+static void test_host_flags(void) {
+  char why[4096];
+  uint32_t flags = 0xdeadbeef;
+  pin_policy *p = load_policy("private.json");
+  CHECK_RESULT(pin_policy_host_flags(p, "api.example.com", &flags), PIN_OK);
+  CHECK(flags == (PIN_FLAG_VOUCHED | PIN_FLAG_NAME_VERIFIED));
+  CHECK_RESULT(pin_policy_host_flags(p, "LOCALHOST.", &flags), PIN_OK);
+  CHECK(flags == (PIN_FLAG_VOUCHED | PIN_FLAG_NAME_VERIFIED));
+  CHECK_RESULT(pin_policy_host_flags(p, "noname.example.com", &flags), PIN_OK);
+  CHECK(flags == PIN_FLAG_VOUCHED);
+  flags = 0xdeadbeef;
+  CHECK_RESULT(pin_policy_host_flags(p, "unlisted.example.org", &flags), PIN_ERR_HOST_NOT_COVERED);
+  CHECK(strstr(last_error(why, sizeof why), "unlisted.example.org") != NULL);
+  CHECK(flags == 0xdeadbeef);
+  CHECK_RESULT(pin_policy_host_flags(p, "bad host", &flags), PIN_ERR_INVALID_ARGUMENT);
+  CHECK_RESULT(pin_policy_host_flags(p, "b\xc3\xbc" "cher.example", &flags), PIN_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "A-label") != NULL);
+  CHECK_RESULT(pin_policy_host_flags(NULL, "api.example.com", &flags), PIN_ERR_NULL_ARGUMENT);
+  CHECK_RESULT(pin_policy_host_flags(p, NULL, &flags), PIN_ERR_NULL_ARGUMENT);
+  CHECK_RESULT(pin_policy_host_flags(p, "api.example.com", NULL), PIN_ERR_NULL_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "flags_out") != NULL);
+  CHECK(flags == 0xdeadbeef);
+  pin_policy_free(p);
+
+  p = load_policy("allow.json");
+  CHECK_RESULT(pin_policy_host_flags(p, "unlisted.example.org", &flags), PIN_OK);
+  CHECK(flags == PIN_FLAG_UNLISTED);
+  pin_policy_free(p);
+
+  p = load_policy("report.json");
+  CHECK_RESULT(pin_policy_host_flags(p, "a.ro.example.com", &flags), PIN_OK);
+  CHECK(flags == (PIN_FLAG_VOUCHED | PIN_FLAG_NAME_VERIFIED | PIN_FLAG_REPORT_ONLY));
+  CHECK_RESULT(pin_policy_host_flags(p, "quiet.example.com", &flags), PIN_OK);
+  CHECK(flags == (PIN_FLAG_VOUCHED | PIN_FLAG_NAME_VERIFIED));
+  pin_policy_free(p);
+}
+
 /* Each bad argument, for each of the three verification functions. */
 static void check_verify_all(const uint8_t *der, size_t len, const pin_policy *p, const char *host,
                              pin_result expected, int line) {
@@ -682,6 +720,7 @@ int main(int argc, char **argv) {
   test_policy_loading();
   test_policy_with_reader();
   test_results();
+  test_host_flags();
   test_bad_input();
   test_last_error();
   test_flags();

@@ -87,6 +87,8 @@ private Q_SLOTS:
     void resourcePolicyReadsItsOwnAnchors();
     void underLoad_data();
     void underLoad();
+    void heldHandshake_data();
+    void heldHandshake();
 };
 
 void Refusals::impostorInSslErrors_data()
@@ -517,8 +519,11 @@ void Refusals::resourcePolicyReadsItsOwnAnchors()
 void Refusals::underLoad_data()
 {
     QTest::addColumn<bool>("http2");
-    QTest::newRow("http/1.1, a connection per request") << false;
-    QTest::newRow("h2") << true;
+    QTest::addColumn<bool>("held");
+    QTest::newRow("install(), http/1.1, a connection per request") << false << false;
+    QTest::newRow("install(), h2") << true << false;
+    QTest::newRow("NetworkAccessManager, http/1.1, a connection per request") << false << true;
+    QTest::newRow("NetworkAccessManager, h2") << true << true;
 }
 
 /// One pinned manager, 900 requests with 32 in flight, a third of them to a
@@ -527,19 +532,28 @@ void Refusals::underLoad_data()
 void Refusals::underLoad()
 {
     QFETCH(bool, http2);
-    if (http2 && !qEnvironmentVariableIsSet("CERTPIN_KNOWN_LEAKS")) {
-        // Open (SECURITY.md): with HTTP/2, a request whose start Qt's network
-        // thread had queued before certpin's verdict on the connection is
-        // sent on it with every request then pending (about 1 run in 15 on
-        // Qt 6.4). Set CERTPIN_KNOWN_LEAKS=1 to run this row.
-        QSKIP("known leak: HTTP/2 requests queued in Qt's network thread before the verdict");
+    QFETCH(bool, held);
+    if (http2 && !held && !qEnvironmentVariableIsSet("CERTPIN_KNOWN_LEAKS")) {
+        // The limit of install() on a manager made elsewhere (README,
+        // SECURITY.md): with HTTP/2, a request Qt handed to its network
+        // thread between a connection's handshake and certpin's verdict goes
+        // out on it (about 1 run in 15 of this test on Qt 6.4).
+        // certpin::NetworkAccessManager holds the handshake instead: its row
+        // below runs always. CERTPIN_KNOWN_LEAKS=1 runs this one.
+        QSKIP("install() on a plain manager, HTTP/2: the known window; see the NetworkAccessManager row");
     }
     const demo::World &w = world();
     auto rogue = serve(QStringLiteral("rogue"), w.misissued, http2);
     auto company = serve(QStringLiteral("company"), w.companyServer, http2);
-    QNetworkAccessManager manager;
     Rejections rejections;
-    certpin::install(&manager, companyPolicy(), rejections.handler());
+    std::unique_ptr<QNetworkAccessManager> pinned;
+    if (held) {
+        pinned.reset(new certpin::NetworkAccessManager(companyPolicy(), rejections.handler()));
+    } else {
+        pinned.reset(new QNetworkAccessManager);
+        certpin::install(pinned.get(), companyPolicy(), rejections.handler());
+    }
+    QNetworkAccessManager &manager = *pinned;
 
     const int total = 900;
     const int inFlight = 32;
@@ -595,6 +609,82 @@ void Refusals::underLoad()
     QCOMPARE(rogueRefused, total / 3);
     QCOMPARE(companyOk, total - total / 3);
     QVERIFY(rejections.allOf(PIN_ERR_UNTRUSTED));
+}
+
+void Refusals::heldHandshake_data()
+{
+    addProtocolRows();
+}
+
+/// certpin::NetworkAccessManager: a rogue chain is refused inside the
+/// handshake (Qt never reports the connection encrypted, the server gets no
+/// byte), while the company server is served; the application's own
+/// sslErrors slots learn from unhandledSslErrors() what is theirs to judge,
+/// and reply->request() is the application's request.
+void Refusals::heldHandshake()
+{
+    QFETCH(bool, http2);
+    const demo::World &w = world();
+    auto rogue = serve(QStringLiteral("rogue"), w.misissued, http2);
+    auto company = serve(QStringLiteral("company"), w.companyServer, http2);
+    Rejections rejections;
+    certpin::NetworkAccessManager manager(companyPolicy(), rejections.handler());
+    QList<QUrl> encrypted;
+    QObject::connect(&manager, &QNetworkAccessManager::encrypted, &manager,
+                     [&encrypted](QNetworkReply *reply) { encrypted << reply->url(); });
+    // Connected after certpin's: sees the errors already judged.
+    QList<int> onManager;
+    QObject::connect(&manager, &QNetworkAccessManager::sslErrors, &manager,
+                     [&onManager, roguePort = rogue->port()](QNetworkReply *reply, const QList<QSslError> &errors) {
+                         if (reply->url().port() != roguePort)
+                             onManager << int(certpin::unhandledSslErrors(reply, errors).size());
+                     });
+
+    QList<std::shared_ptr<Pending>> toRogue;
+    QList<std::shared_ptr<Pending>> toCompany;
+    QList<QList<QSslError::SslError>> onReply;
+    int rawErrors = 0;
+    for (int i = 0; i < 4; ++i) {
+        QNetworkRequest r = request(rogue->url(QStringLiteral("/secret/%1").arg(i)), http2);
+        r.setRawHeader("Authorization", "Bearer not-for-the-rogue");
+        toRogue << std::make_shared<Pending>(manager.get(r));
+        QNetworkReply *reply = manager.get(request(company->url(QStringLiteral("/%1").arg(i)), http2));
+        QCOMPARE(reply->request().peerVerifyName(), QString());
+        // A slot on the reply runs after certpin's on the manager.
+        QObject::connect(reply, &QNetworkReply::sslErrors, reply,
+                         [reply, &onReply, &rawErrors](const QList<QSslError> &errors) {
+                             QList<QSslError::SslError> kinds;
+                             rawErrors += int(errors.size());
+                             for (const QSslError &e : certpin::unhandledSslErrors(reply, errors))
+                                 kinds << e.error();
+                             onReply << kinds;
+                         });
+        toCompany << std::make_shared<Pending>(reply);
+    }
+    QList<demo::Pending *> all;
+    for (const auto &p : toRogue + toCompany)
+        all << p.get();
+    QVERIFY2(demo::waitAll(all, 20000), "requests never finished");
+    QTRY_COMPARE_WITH_TIMEOUT(rogue->openConnections(), 0, 10000);
+    VERIFY_NOTHING_RECEIVED(*rogue);
+    for (const auto &p : toRogue)
+        QVERIFY2(refused(p->outcome()), qPrintable(describe(p->outcome())));
+    for (const auto &p : toCompany) {
+        QVERIFY2(p->outcome().succeeded() && p->outcome().body == company->body(), qPrintable(describe(p->outcome())));
+    }
+    for (const QUrl &url : encrypted)
+        QVERIFY2(url.port() == company->port(), qPrintable(url.toString()));
+    QVERIFY(!encrypted.isEmpty());
+    QVERIFY(rejections.allOf(PIN_ERR_UNTRUSTED));
+    QVERIFY(!rejections.verdicts.isEmpty());
+    // Qt reported errors for the company chain (the held name's, and its CA,
+    // which Qt does not know); certpin judged them before any slot of the
+    // application's ran, so none is left for the application.
+    QVERIFY(rawErrors > 0);
+    QVERIFY(!onReply.isEmpty() && !onManager.isEmpty());
+    for (const auto &kinds : onReply)
+        QVERIFY2(kinds.isEmpty(), qPrintable(QString::number(kinds.size())));
+    QCOMPARE(onManager.count(0), onManager.size());
 }
 
 QTEST_GUILESS_MAIN(Refusals)
