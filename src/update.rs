@@ -477,14 +477,23 @@ impl Payload {
             }
             None => return Err(PolicyError::invalid(format!("{context}: \"expires\" is missing"))),
         };
-        let Some(policy) = m.get("policy") else {
+        if m.get("policy").is_none() {
             return Err(PolicyError::invalid(format!("{context}: \"policy\" is missing")));
+        }
+        // Moved out rather than copied: a large policy is most of the payload.
+        let Json::Object(mut members) = doc else {
+            unreachable!("checked to be an object above")
         };
+        let at = members
+            .iter()
+            .position(|(k, _)| k == "policy")
+            .expect("checked to be present above");
+        let policy = members.swap_remove(at).1;
         Ok(Self {
             sequence,
             expires,
             expires_text,
-            policy: policy.clone(),
+            policy,
         })
     }
 
