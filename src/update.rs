@@ -284,7 +284,8 @@ impl Envelope {
         }
         let doc = Json::parse(bytes).map_err(|e| PolicyError::syntax(format!("the update is not valid JSON: {e}")))?;
         let top = Members::of(&doc, "the update")?;
-        top.only(&["certpin_update", "payload", "signatures"])?;
+        // The version first: a plain policy given as an update is told as such,
+        // not as an object with unknown keys.
         match top.get("certpin_update") {
             Some(Json::Number(n)) if n.as_u64() == Some(1) => {}
             Some(v) => {
@@ -299,6 +300,7 @@ impl Envelope {
                 ))
             }
         }
+        top.only(&["certpin_update", "payload", "signatures"])?;
         let payload = match top.get("payload") {
             Some(Json::String(s)) => BASE64.decode(s.as_bytes()).map_err(|e| {
                 PolicyError::invalid(format!(

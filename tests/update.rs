@@ -405,6 +405,12 @@ fn unknown_and_wrong_keys_of_the_file_are_errors() {
     for (file, expected, needles) in cases {
         refused(load(&file, &[&key], 0, NOW), expected, needles);
     }
+    // A plain policy is not an update.
+    refused(
+        load(w.policy.as_bytes(), &[&key], 0, NOW),
+        PinResult::PIN_ERR_POLICY_INVALID,
+        &["\"certpin_update\": 1 is missing", "certpin update sign"],
+    );
     // A key given twice in the file's object: refused, not the last one kept.
     let text = String::from_utf8(file.clone()).unwrap();
     let twice = text.replacen(
