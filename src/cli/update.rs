@@ -419,7 +419,7 @@ mod tests {
 
     #[test]
     fn private_keys_are_pem() {
-        let text = pem("PRIVATE KEY", &[0u8; 60]);
+        let text = pem("PRIVATE KEY", &[0u8; 61]);
         assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\nAAAA"), "{text}");
         assert!(text.ends_with("=\n-----END PRIVATE KEY-----\n"), "{text}");
         assert_eq!(in_days(0), "past");
