@@ -1,8 +1,9 @@
 //! How certpin scales with the size of a policy: loading a policy of 100 and
 //! of 10,000 rules (exact, `*.` and `**.` patterns mixed, each rule with an
-//! inline PEM anchor and its own pin), looking hosts up in both (hits of each
-//! kind and a miss), and loading the operating system's trust store, which a
-//! process does once.
+//! inline PEM anchor and its own pin), plain and as a signed update (Ed25519
+//! signature checked, then the policy inside), looking hosts up in both (hits
+//! of each kind and a miss), and loading the operating system's trust store,
+//! which a process does once.
 //!
 //! `cargo bench --bench scale` runs criterion on every case, then prints a
 //! Markdown table of interleaved medians. Under `cargo test` each case runs
@@ -15,7 +16,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use certpin::roots::Anchor;
-use certpin::{Host, PinResult, Policy};
+use certpin::update::{self, SigningKey};
+use certpin::{Host, PinResult, Policy, TrustedKey};
 use criterion::Criterion;
 use pki::{json_string, Chain, KeyType};
 use timing::Case;
@@ -64,6 +66,9 @@ fn load_system_store() -> usize {
 struct Sized {
     rules: usize,
     json: String,
+    /// The same policy as a signed update, and the key that signed it.
+    update: Vec<u8>,
+    key: TrustedKey,
     policy: Policy,
     /// (label, host, the rule expected) per lookup case.
     lookups: Vec<(&'static str, String, Option<usize>)>,
@@ -90,9 +95,17 @@ impl Sized {
         // the middle still validates a path to it (and then finds no pin).
         let verdict = certpin::verify(&policy, &chain.served, &lookups[0].1, None);
         assert_eq!(verdict.result, PinResult::PIN_ERR_PIN_MISMATCH, "{}", verdict.message());
+        let signer = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().expect("random")).expect("a fresh key");
+        let payload = update::payload(1, "4000-01-01T00:00:00Z", json.as_bytes()).expect("the policy signs");
+        let update = update::sign(&payload, &[&signer]);
+        let key = signer.public_key();
+        let loaded = Policy::from_update(&update, &[key], 0, None).expect("the update loads");
+        assert_eq!(loaded.rules().len(), rules);
         Self {
             rules,
             json,
+            update,
+            key,
             policy,
             lookups,
         }
@@ -107,6 +120,14 @@ impl Sized {
                 black_box(Policy::from_json(black_box(self.json.as_bytes())).is_ok());
             },
         )];
+        cases.push(Case::new(
+            format!("load-update/{n}"),
+            "load it as a signed update (Ed25519 signature, then the policy)",
+            || {
+                let keys = [self.key];
+                black_box(Policy::from_update(black_box(&self.update), &keys, 0, None).is_ok());
+            },
+        ));
         for (what, host, _) in &self.lookups {
             let parsed = Host::parse(host).expect("valid host");
             cases.push(Case::new(
@@ -165,7 +186,12 @@ fn main() {
     println!("\n## Policy scale ({})\n", timing::method(rounds));
     println!("{}\n", timing::machine());
     for size in &sizes {
-        println!("- {} rules: {} KiB of JSON", size.rules, size.json.len() / 1024);
+        println!(
+            "- {} rules: {} KiB of JSON, {} KiB as a signed update",
+            size.rules,
+            size.json.len() / 1024,
+            size.update.len() / 1024
+        );
     }
     println!();
     print!("| case |");

@@ -3,11 +3,13 @@
 //!
 //! Everything is generated afresh on each run (no certificate blob is kept in
 //! the repository) and is valid from 2000-01-01 to 3000-01-01; the C tests
-//! rely on that window for their "expired" and "not yet valid" times.
+//! rely on that window for their "expired" and "not yet valid" times. The
+//! signed policy updates are signed with keys made afresh on each run too.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use certpin::update::{self, SigningKey};
 use rcgen::{date_time_ymd, CertificateParams, ExtendedKeyUsagePurpose};
 use serde_json::{json, Value};
 
@@ -212,4 +214,36 @@ fn main() {
         json!({"version": 1, "rules": [{"hosts": ["*"], "anchors": ["root.pem"], "pinz": []}]}),
     );
     out.write("not_json.json", "{\"version\": 1,");
+
+    // Signed policy updates: a key the tests trust and one they do not, an
+    // update of the private CA's rule (sequence 5, expires 2999-01-01), one
+    // that expires on 2001-01-01, and one whose payload was changed after
+    // signing.
+    let key = new_signing_key();
+    let stranger = new_signing_key();
+    out.write("update_key.txt", key.public_key().to_string());
+    out.write("other_key.txt", stranger.public_key().to_string());
+    let update_policy = json!({
+        "version": 1,
+        "rules": [{"hosts": ["api.example.com"], "anchors": [root.pem], "pins": [inter.pin()]}]
+    })
+    .to_string();
+    let signed = |sequence: u64, expires: &str| {
+        let payload = update::payload(sequence, expires, update_policy.as_bytes()).expect("the update's policy loads");
+        update::sign(&payload, &[&key])
+    };
+    out.write("update.json", signed(5, "2999-01-01T00:00:00Z"));
+    out.write("update_expiring.json", signed(6, "2001-01-01T00:00:00Z"));
+    let payload = update::payload(5, "2999-01-01T00:00:00Z", update_policy.as_bytes()).unwrap();
+    let tampered = String::from_utf8(payload)
+        .unwrap()
+        .replace("\"sequence\": 5", "\"sequence\": 9");
+    let mut file: Value = serde_json::from_slice(&signed(5, "2999-01-01T00:00:00Z")).unwrap();
+    file["payload"] = Value::String(data_encoding::BASE64.encode(tampered.as_bytes()));
+    out.write("update_tampered.json", serde_json::to_string_pretty(&file).unwrap());
+}
+
+/// A fresh Ed25519 key from the system's random generator.
+fn new_signing_key() -> SigningKey {
+    SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().expect("random")).expect("a key just made")
 }

@@ -34,8 +34,9 @@
  * connection proceed; everything else is a rejection.
  *
  * The codes are grouped in blocks: 1xx the caller's mistakes, 2xx loading a
- * policy, 3xx a rejected chain, 9xx internal errors. An internal error is
- * always a rejection. A C enum: the values all fit 32 bits.
+ * policy (21x a signed policy update), 3xx a rejected chain, 9xx internal
+ * errors. An internal error is always a rejection. A C enum: the values
+ * all fit 32 bits.
  */
 typedef enum pin_result {
   /**
@@ -67,6 +68,21 @@ typedef enum pin_result {
    * no trust source, ...
    */
   PIN_ERR_POLICY_INVALID = 202,
+  /**
+   * A signed policy update carries no valid signature by a trusted key:
+   * signed by keys none of which is trusted, or a signature that does not
+   * verify (the payload or the signature was changed).
+   */
+  PIN_ERR_UPDATE_SIGNATURE = 210,
+  /**
+   * A signed policy update whose sequence is not above the one the caller
+   * already has: a replayed or older update.
+   */
+  PIN_ERR_UPDATE_ROLLBACK = 211,
+  /**
+   * A signed policy update past its `expires` instant.
+   */
+  PIN_ERR_UPDATE_EXPIRED = 212,
   /**
    * The chain is not a sequence of DER certificates.
    */
@@ -339,6 +355,90 @@ enum pin_result pin_policy_load_pem(const uint8_t *pem, size_t len, struct pin_p
  * not been freed yet.
  */
 void pin_policy_free(struct pin_policy *policy);
+
+/**
+ * Loads a signed policy update: the `len` bytes at `update`, the update
+ * file as fetched (`{"certpin_update": 1, "payload": …, "signatures": […]}`,
+ * made by `certpin update sign`).
+ *
+ * The update is accepted only when all of these hold, checked in this order:
+ * - it is well-formed, and every signature in it verifies over the
+ *   payload's exact bytes, one of them by a key of `trusted_keys`
+ *   (`PIN_ERR_UPDATE_SIGNATURE` otherwise: unsigned, signed only by
+ *   unknown keys, or a payload or signature that was changed);
+ * - its sequence is above `min_sequence` (`PIN_ERR_UPDATE_ROLLBACK`
+ *   otherwise: a replayed or older update, or the one already accepted);
+ * - it has not expired at `unix_time` (seconds since the Unix epoch, `< 0`
+ *   for now): it is expired from its `expires` instant on
+ *   (`PIN_ERR_UPDATE_EXPIRED`);
+ * - the policy inside loads, its anchors given as inline PEM text (an anchor
+ *   file is `PIN_ERR_POLICY_INVALID` naming it: the signature covers only
+ *   what the update holds).
+ *
+ * `trusted_keys`: `n_keys` (1 to 64) NUL-terminated strings
+ * `"ed25519/<base64 of the 32-byte public key>"`, as `certpin update keygen`
+ * prints them; several for a key rotation. `min_sequence`: the sequence of
+ * the last update the application accepted (0 for none); store each
+ * accepted sequence and pass it next time, so that no older update is ever
+ * applied again.
+ *
+ * On `PIN_OK`, `*policy_out` receives a new policy that the caller owns and
+ * must release with `pin_policy_free`, and `*sequence_out` (when
+ * `sequence_out` is not NULL) the update's sequence; `pin_policy_get_update`
+ * gives the sequence and expiry later. On any other result neither is
+ * written and `pin_last_error` says why: keep the policy in use (the last
+ * good update, or the application's built-in policy).
+ *
+ * Results: `PIN_ERR_NULL_ARGUMENT` (`update`, `trusted_keys`, one of its
+ * strings or `policy_out` is NULL), `PIN_ERR_INVALID_ARGUMENT` (`n_keys` is
+ * 0 or over 64, a key that is not `ed25519/` and 32 bytes of base64),
+ * `PIN_ERR_POLICY_SYNTAX` (empty, over 32 MiB, not JSON, a payload that is
+ * not JSON), `PIN_ERR_POLICY_INVALID` (an unknown or missing key, bad base64,
+ * a bad sequence or expiry, a bad policy inside),
+ * `PIN_ERR_POLICY_IO` (the policy asks for the system store, which cannot
+ * be loaded), `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`,
+ * `PIN_ERR_UPDATE_EXPIRED`.
+ *
+ * A policy loaded from an update stays usable after the update's expiry
+ * (verification does not look at it): drop it then and return to the
+ * built-in policy, at the instant `pin_policy_get_update` gives.
+ *
+ * # Safety
+ * `update` is NULL or points to `len` readable bytes; `trusted_keys` is NULL
+ * or points to `n_keys` pointers, each NULL or a NUL-terminated string;
+ * `policy_out` is NULL or points to a writable `pin_policy *`;
+ * `sequence_out` is NULL or points to a writable `uint64_t`.
+ */
+enum pin_result pin_policy_load_update(const uint8_t *update,
+                                       size_t len,
+                                       const char *const *trusted_keys,
+                                       size_t n_keys,
+                                       uint64_t min_sequence,
+                                       int64_t unix_time,
+                                       struct pin_policy **policy_out,
+                                       uint64_t *sequence_out);
+
+/**
+ * The signed update `policy` was loaded from (`pin_policy_load_update`):
+ * its sequence in `*sequence_out` and, in `*expires_out`, the instant
+ * (seconds since the Unix epoch) from which the update is expired. From
+ * then on the application should stop using the policy and return to its
+ * built-in one: the expiry is the update's dead-man switch, so that a
+ * signing key lost or a release pipeline gone never leaves the field on an
+ * update nobody maintains.
+ *
+ * Either output may be NULL (it is then not written); both are written only
+ * on `PIN_OK`. Results: `PIN_ERR_NULL_ARGUMENT` (`policy` is NULL),
+ * `PIN_ERR_INVALID_ARGUMENT` (the policy was not loaded from an update).
+ *
+ * # Safety
+ * `policy` is NULL or a live policy; `sequence_out` is NULL or points to a
+ * writable `uint64_t`; `expires_out` is NULL or points to a writable
+ * `int64_t`.
+ */
+enum pin_result pin_policy_get_update(const struct pin_policy *policy,
+                                      uint64_t *sequence_out,
+                                      int64_t *expires_out);
 
 /**
  * Verifies a served certificate chain for `host` under `policy`, now.

@@ -38,6 +38,7 @@ mod profile;
 pub mod report;
 pub mod result;
 pub mod roots;
+pub mod update;
 mod verify;
 
 pub use host::{Host, HostPattern};
@@ -45,4 +46,5 @@ pub use pin::Pin;
 pub use policy::{Policy, PolicyError, Rule, UnlistedHosts};
 pub use profile::Profile;
 pub use result::{flags, PinResult};
+pub use update::{SigningKey, TrustedKey, UpdateInfo};
 pub use verify::{host_flags, verify, Verdict, Violation};

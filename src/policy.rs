@@ -18,6 +18,7 @@ use crate::json::Json;
 use crate::pin::Pin;
 use crate::profile::Profile;
 use crate::roots::{self, Anchor};
+use crate::update::{TrustedKey, UpdateInfo};
 use crate::PinResult;
 
 /// Default number of accepted verifications a policy remembers.
@@ -27,29 +28,34 @@ pub const MAX_CACHE_SIZE: usize = 1 << 20;
 /// Largest policy text accepted (JSON or PEM).
 pub const MAX_POLICY_BYTES: usize = 64 << 20;
 
-/// Why a policy could not be loaded.
+/// Why a policy (or a signed policy update) could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyError {
-    /// `PIN_ERR_POLICY_IO`, `PIN_ERR_POLICY_SYNTAX` or `PIN_ERR_POLICY_INVALID`.
+    /// `PIN_ERR_POLICY_IO`, `PIN_ERR_POLICY_SYNTAX` or `PIN_ERR_POLICY_INVALID`;
+    /// for an update also `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`
+    /// or `PIN_ERR_UPDATE_EXPIRED`.
     pub result: PinResult,
     /// What is wrong and where.
     pub detail: String,
 }
 
 impl PolicyError {
-    fn io(detail: String) -> Self {
+    pub(crate) fn new(result: PinResult, detail: String) -> Self {
+        Self { result, detail }
+    }
+    pub(crate) fn io(detail: String) -> Self {
         Self {
             result: PinResult::PIN_ERR_POLICY_IO,
             detail,
         }
     }
-    fn syntax(detail: String) -> Self {
+    pub(crate) fn syntax(detail: String) -> Self {
         Self {
             result: PinResult::PIN_ERR_POLICY_SYNTAX,
             detail,
         }
     }
-    fn invalid(detail: String) -> Self {
+    pub(crate) fn invalid(detail: String) -> Self {
         Self {
             result: PinResult::PIN_ERR_POLICY_INVALID,
             detail,
@@ -162,6 +168,8 @@ pub struct Policy {
     pub(crate) index: HostIndex,
     pub(crate) unlisted_hosts: UnlistedHosts,
     pub(crate) cache: Cache,
+    /// The signed update it came from, if it did.
+    pub(crate) update: Option<UpdateInfo>,
 }
 
 impl Policy {
@@ -228,7 +236,31 @@ impl Policy {
             index,
             unlisted_hosts: UnlistedHosts::Reject,
             cache: Cache::new(DEFAULT_CACHE_SIZE),
+            update: None,
         })
+    }
+
+    /// Loads a signed policy update (see [`crate::update`]): accepted only
+    /// when a key of `trusted_keys` signed it, its sequence is above
+    /// `min_sequence` and it has not expired at `unix_time` (`None`: now).
+    /// The policy's [`Policy::update`] then gives the sequence and expiry.
+    ///
+    /// Errors: `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`,
+    /// `PIN_ERR_UPDATE_EXPIRED`, and `PIN_ERR_POLICY_*` for an update or a
+    /// policy inside it that is malformed.
+    pub fn from_update(
+        update: &[u8],
+        trusted_keys: &[TrustedKey],
+        min_sequence: u64,
+        unix_time: Option<i64>,
+    ) -> Result<Self, PolicyError> {
+        crate::update::load(update, trusted_keys, min_sequence, unix_time)
+    }
+
+    /// The signed update this policy was loaded from: its sequence, expiry
+    /// and signer. `None` for a policy loaded any other way.
+    pub fn update(&self) -> Option<&UpdateInfo> {
+        self.update.as_ref()
     }
 
     fn from_json_in(json: &[u8], files: &mut AnchorFiles<'_>) -> Result<Self, PolicyError> {
@@ -239,7 +271,18 @@ impl Policy {
             )));
         }
         let doc = Json::parse(json).map_err(|e| PolicyError::syntax(format!("the policy is not valid JSON: {e}")))?;
-        let top = Members::of(&doc, "the policy")?;
+        Self::from_document(&doc, files)
+    }
+
+    /// The policy of a signed update, already parsed: anchors inline only.
+    pub(crate) fn from_update_document(doc: &Json, update: UpdateInfo) -> Result<Self, PolicyError> {
+        let mut policy = Self::from_document(doc, &mut AnchorFiles::InlineOnly)?;
+        policy.update = Some(update);
+        Ok(policy)
+    }
+
+    fn from_document(doc: &Json, files: &mut AnchorFiles<'_>) -> Result<Self, PolicyError> {
+        let top = Members::of(doc, "the policy")?;
         top.only(&["version", "unlisted_hosts", "cache_size", "rules"])?;
         match top.get("version") {
             Some(Json::Number(n)) if n.as_u64() == Some(1) => {}
@@ -313,6 +356,7 @@ impl Policy {
             index,
             unlisted_hosts,
             cache: Cache::new(cache_size),
+            update: None,
         })
     }
 
@@ -351,13 +395,13 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// An object's members, checked for unknown and duplicate keys.
-struct Members<'a> {
+pub(crate) struct Members<'a> {
     members: &'a [(String, Json)],
     context: &'a str,
 }
 
 impl<'a> Members<'a> {
-    fn of(value: &'a Json, context: &'a str) -> Result<Self, PolicyError> {
+    pub(crate) fn of(value: &'a Json, context: &'a str) -> Result<Self, PolicyError> {
         match value {
             Json::Object(members) => Ok(Self { members, context }),
             other => Err(PolicyError::invalid(format!(
@@ -367,7 +411,7 @@ impl<'a> Members<'a> {
         }
     }
 
-    fn only(&self, known: &[&str]) -> Result<(), PolicyError> {
+    pub(crate) fn only(&self, known: &[&str]) -> Result<(), PolicyError> {
         for (i, (key, _)) in self.members.iter().enumerate() {
             if !known.contains(&key.as_str()) {
                 return Err(PolicyError::invalid(format!(
@@ -386,7 +430,7 @@ impl<'a> Members<'a> {
         Ok(())
     }
 
-    fn get(&self, key: &str) -> Option<&'a Json> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Json> {
         self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
@@ -575,6 +619,9 @@ enum AnchorFiles<'a> {
     AbsoluteOnly,
     /// The application's reader, every path as written.
     Reader(&'a mut dyn FnMut(&str) -> Result<Vec<u8>, String>),
+    /// None at all: a signed update carries its anchors inline, so that what
+    /// was signed is all that is trusted.
+    InlineOnly,
 }
 
 impl AnchorFiles<'_> {
@@ -603,6 +650,10 @@ impl AnchorFiles<'_> {
                 }
                 Ok((text, format!("file \"{entry}\"")))
             }
+            Self::InlineOnly => Err(AnchorProblem::Invalid(format!(
+                "file \"{entry}\": the anchors of a signed update are inline PEM text, never files \
+                 (the signature covers only what the update holds): paste the certificate's PEM into the policy"
+            ))),
         }
     }
 }

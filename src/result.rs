@@ -60,8 +60,9 @@ result_codes! {
     /// connection proceed; everything else is a rejection.
     ///
     /// The codes are grouped in blocks: 1xx the caller's mistakes, 2xx loading a
-    /// policy, 3xx a rejected chain, 9xx internal errors. An internal error is
-    /// always a rejection. A C enum: the values all fit 32 bits.
+    /// policy (21x a signed policy update), 3xx a rejected chain, 9xx internal
+    /// errors. An internal error is always a rejection. A C enum: the values
+    /// all fit 32 bits.
     pub enum PinResult {
         /// Proceed. On its own this does not say that certpin vouched for the
         /// chain: see the `PIN_FLAG_*` flags.
@@ -80,6 +81,15 @@ result_codes! {
         /// The policy is well-formed but wrong: unknown key, bad pin, bad pattern,
         /// no trust source, ...
         PIN_ERR_POLICY_INVALID = 202,
+        /// A signed policy update carries no valid signature by a trusted key:
+        /// signed by keys none of which is trusted, or a signature that does not
+        /// verify (the payload or the signature was changed).
+        PIN_ERR_UPDATE_SIGNATURE = 210,
+        /// A signed policy update whose sequence is not above the one the caller
+        /// already has: a replayed or older update.
+        PIN_ERR_UPDATE_ROLLBACK = 211,
+        /// A signed policy update past its `expires` instant.
+        PIN_ERR_UPDATE_EXPIRED = 212,
         /// The chain is not a sequence of DER certificates.
         PIN_ERR_CHAIN_MALFORMED = 300,
         /// The chain holds no certificate.

@@ -521,7 +521,7 @@ fn help_and_version() {
     let run = certpin(&["--help"]);
     assert_eq!(run.code, 0);
     assert!(run.out.contains("64  bad usage"), "{}", run.out);
-    for sub in ["pin", "inspect", "check", "fetch", "lint"] {
+    for sub in ["pin", "inspect", "check", "fetch", "lint", "update"] {
         let run = certpin(&[sub, "--help"]);
         assert_eq!(run.code, 0, "{sub}");
         assert!(
@@ -1028,4 +1028,245 @@ fn fetch_failures_are_one_line() {
         let run = certpin(&["fetch", bad]);
         assert_eq!(run.code, 64, "{bad}: {}", run.err);
     }
+}
+
+/// 2030-01-01T00:00:00Z: the time updates are signed and checked at.
+const UPDATE_AT: &str = "2030-01-01T00:00:00Z";
+
+/// The mode bits of a file.
+fn mode(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `certpin update keygen --out <dir>/<name>`: the key file and the public key printed.
+fn keygen(dir: &Path, name: &str) -> (String, certpin::TrustedKey) {
+    let path = dir.join(name).to_str().unwrap().to_string();
+    let run = certpin(&["update", "keygen", "--out", &path]);
+    assert_eq!(run.code, 0, "{}", run.err);
+    let key = certpin::TrustedKey::parse(run.out.trim_end()).unwrap_or_else(|e| panic!("{e}: {}", run.out));
+    assert_eq!(run.out, format!("{key}\n"));
+    (path, key)
+}
+
+#[test]
+fn update_keygen_writes_an_owner_only_key_and_never_replaces_one_unasked() {
+    let dir = folder("update-keygen");
+    let (path, public) = keygen(&dir, "key.pem");
+    assert_eq!(mode(&path), 0o600);
+    let pem = std::fs::read_to_string(&path).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+    use rustls::pki_types::pem::PemObject;
+    let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let key = certpin::SigningKey::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+    assert_eq!(key.public_key(), public);
+
+    // An existing file is never overwritten without --force, whatever it holds.
+    let run = certpin(&["update", "keygen", "--out", &path]);
+    assert_eq!(run.code, 3, "{}", run.err);
+    assert!(run.err.contains("--force") && run.out.is_empty(), "{}", run.err);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), pem);
+    let other = write(&dir, "notes.txt", "not a key");
+    assert_eq!(certpin(&["update", "keygen", "--out", &other]).code, 3);
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "not a key");
+
+    // --force replaces it with a new key, owner-only even where the old file was not.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = certpin(&["update", "keygen", "--out", &path, "--force"]);
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert_ne!(run.out.trim_end(), public.to_string());
+    assert_eq!(mode(&path), 0o600);
+    assert_ne!(std::fs::read_to_string(&path).unwrap(), pem);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let missing = dir.join("no/such/folder/key.pem");
+    assert_eq!(
+        certpin(&["update", "keygen", "--out", missing.to_str().unwrap()]).code,
+        3
+    );
+}
+
+#[test]
+fn update_sign_then_check_as_an_application_loads_it() {
+    let dir = folder("update-sign");
+    let (key_path, key) = keygen(&dir, "key.pem");
+    let (other_path, other) = keygen(&dir, "other.pem");
+    let r = root("Update Root");
+    let i = intermediate("Update Inter", &r);
+    let l = leaf(&["api.example.com"], &i);
+    let policy = policy_file(&dir, "pins.json", &["api.example.com"], &[&r], &[i.pin(), r.pin()], "");
+    let sign = |keys: &[&str], sequence: &str, expires: &str, policy: &str| {
+        let mut args = vec![
+            "update",
+            "sign",
+            "--at",
+            UPDATE_AT,
+            "--sequence",
+            sequence,
+            "--expires",
+            expires,
+        ];
+        for k in keys {
+            args.extend(["--key", k]);
+        }
+        args.push(policy);
+        certpin(&args)
+    };
+    let run = sign(&[&key_path], "7", "2999-12-31", &policy);
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(
+        run.err.contains("signed sequence 7, expires 3000-01-01T00:00:00Z") && run.err.contains(&key.to_string()),
+        "{}",
+        run.err
+    );
+    let update = write(&dir, "update.json", &run.out);
+    // What was written loads in the library, the policy pinning as written.
+    let loaded = Policy::from_update(run.out.as_bytes(), &[key], 6, Some(1_893_456_000)).unwrap();
+    assert_eq!(loaded.update().unwrap().sequence, 7);
+    assert_vouched(
+        &verify(&loaded, &chain(&[&l, &i]), "api.example.com", None),
+        "signed policy",
+    );
+
+    let check = |args: &[&str], file: &str| {
+        let mut all = vec!["update", "check", "--at", UPDATE_AT];
+        all.extend_from_slice(args);
+        all.push(file);
+        certpin(&all)
+    };
+    let key_text = key.to_string();
+    let run = check(&["--trusted-key", &key_text], &update);
+    assert_eq!(run.code, 0, "{}", run.err);
+    for line in [
+        "update:    OK (PIN_OK)",
+        "sequence:  7 (above --min-sequence 0)",
+        "expires:   3000-01-01T00:00:00Z (in 354",
+        &format!("signed by: {key}"),
+        "policy:    1 rule, unlisted_hosts \"reject\", cache_size 1024",
+        "  rule 0 (api.example.com): 1 anchor, 2 pins",
+    ] {
+        assert!(run.out.contains(line), "{line:?} not in\n{}", run.out);
+    }
+    // Each refusal: exit 2 and the reason.
+    let tampered = write(
+        &dir,
+        "tampered.json",
+        run_payload_changed(&std::fs::read_to_string(&update).unwrap()),
+    );
+    let other_text = other.to_string();
+    for (args, file, reason) in [
+        (
+            vec!["--trusted-key", &key_text, "--min-sequence", "7"],
+            &update,
+            "PIN_ERR_UPDATE_ROLLBACK: sequence 7 is not above min_sequence 7",
+        ),
+        (
+            vec!["--trusted-key", &key_text, "--min-sequence", "9"],
+            &update,
+            "PIN_ERR_UPDATE_ROLLBACK",
+        ),
+        (vec!["--trusted-key", &other_text], &update, "PIN_ERR_UPDATE_SIGNATURE"),
+        (vec!["--trusted-key", &key_text], &tampered, "PIN_ERR_UPDATE_SIGNATURE"),
+        (vec!["--trusted-key", &key_text], &policy, "PIN_ERR_POLICY_INVALID"),
+    ] {
+        let run = check(&args, file);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.err);
+        assert!(run.err.contains(reason) && run.out.is_empty(), "{args:?}: {}", run.err);
+    }
+    let run = certpin(&[
+        "update",
+        "check",
+        "--at",
+        "3000-01-01T00:00:00Z",
+        "--trusted-key",
+        &key_text,
+        &update,
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.err.contains("PIN_ERR_UPDATE_EXPIRED"), "{}", run.err);
+    assert_eq!(check(&["--trusted-key", "ed25519/short"], &update).code, 64);
+    assert_eq!(check(&["--trusted-key", &key_text], "/nonexistent/update.json").code, 3);
+
+    // Two signers for a key rotation: whoever trusts either applies it.
+    let run = sign(&[&key_path, &other_path], "8", "2999-12-31T12:00:00Z", &policy);
+    assert_eq!(run.code, 0, "{}", run.err);
+    let both = write(&dir, "both.json", &run.out);
+    for trusted in [&key_text, &other_text] {
+        assert_eq!(check(&["--trusted-key", trusted, "--min-sequence", "7"], &both).code, 0);
+    }
+}
+
+/// The update with the first character of its payload's base64 changed.
+fn run_payload_changed(update: &str) -> String {
+    let at = update.find("\"payload\": \"").unwrap() + "\"payload\": \"".len();
+    let mut bytes = update.as_bytes().to_vec();
+    bytes[at + 1] = if bytes[at + 1] == b'y' { b'z' } else { b'y' };
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn update_sign_refuses_what_an_application_would_refuse() {
+    let dir = folder("update-refuse");
+    let (key_path, _) = keygen(&dir, "key.pem");
+    let r = root("Refuse Root");
+    let root_file = write(&dir, "root.pem", &r.pem);
+    let inline = policy_file(&dir, "inline.json", &["a.example.com"], &[&r], &[], "");
+    let by_file = write(
+        &dir,
+        "by-file.json",
+        r#"{"version": 1, "rules": [{"hosts": ["a.example.com"], "anchors": ["root.pem"]}]}"#,
+    );
+    let misspelt = write(
+        &dir,
+        "misspelt.json",
+        one_rule_json(&["a.example.com"], &[&r], &[], "\"pinz\": []"),
+    );
+    let not_a_key = write(&dir, "not-a-key.pem", &r.pem);
+    let sign = |key: &str, sequence: &str, expires: &str, policy: &str| {
+        certpin(&[
+            "update",
+            "sign",
+            "--at",
+            UPDATE_AT,
+            "--key",
+            key,
+            "--sequence",
+            sequence,
+            "--expires",
+            expires,
+            policy,
+        ])
+    };
+    for (key, sequence, expires, policy, code, reason) in [
+        (
+            &key_path,
+            "1",
+            "2999-01-01",
+            &by_file,
+            2,
+            "file \"root.pem\": the anchors of a signed update are inline PEM",
+        ),
+        (&key_path, "1", "2999-01-01", &misspelt, 2, "\"pinz\""),
+        (&key_path, "1", "2999-01-01", &root_file, 2, "PIN_ERR_POLICY_SYNTAX"),
+        (&key_path, "0", "2999-01-01", &inline, 64, "--sequence 0"),
+        (&key_path, "1", "2029-12-31", &inline, 64, "already past"),
+        (&key_path, "1", "next year", &inline, 64, "--expires"),
+        (&not_a_key, "1", "2999-01-01", &inline, 3, "no PRIVATE KEY"),
+        (&root_file, "1", "2999-01-01", &inline, 3, "no PRIVATE KEY"),
+    ] {
+        let run = sign(key, sequence, expires, policy);
+        assert_eq!(run.code, code, "{policy} {sequence} {expires}: {}", run.err);
+        assert!(run.err.contains(reason), "{reason:?} not in {}", run.err);
+        assert!(run.out.is_empty(), "nothing signed: {}", run.out);
+    }
+    let missing = dir.join("absent.pem");
+    let run = sign(missing.to_str().unwrap(), "1", "2999-01-01", &inline);
+    assert_eq!(run.code, 3, "{}", run.err);
+    // The valid policy next to them signs.
+    assert_eq!(sign(&key_path, "1", "2030-01-02", &inline).code, 0);
 }

@@ -50,6 +50,11 @@ fn host_rules() {
 }
 
 #[test]
+fn policy_update() {
+    replay("policy_update", targets::policy_update);
+}
+
+#[test]
 fn pin_parse() {
     replay("pin_parse", targets::pin_parse);
 }
@@ -66,6 +71,16 @@ fn corpus_still_reaches_acceptance() {
         accepted >= 2,
         "only {accepted} corpus chains are accepted: the fuzzing PKI changed"
     );
+}
+
+/// The fuzzing update keys must stay the same too, or the committed updates
+/// would stop reaching the payload behind their signature.
+#[test]
+fn update_corpus_still_verifies() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/policy_update/seed-update");
+    let keys = [targets::update_keys().trusted.public_key()];
+    let loaded = certpin::Policy::from_update(&std::fs::read(file).unwrap(), &keys, 0, Some(targets::AT));
+    assert!(loaded.is_ok(), "the fuzzing update keys changed: {:?}", loaded.err());
 }
 
 /// Writes the seeds into `fuzz/corpus/`; run it after changing the fuzzing PKI.

@@ -1,8 +1,9 @@
-//! Property tests: whatever the bytes of a chain, a policy or a host, certpin
-//! answers with a typed result and never panics; a served chain changed in
-//! any single byte is never accepted; and the rule index picks the rule a
-//! slow reference picks, on patterns and hosts drawn from a few labels so
-//! that they match often.
+//! Property tests: whatever the bytes of a chain, a policy, a signed update
+//! or a host, certpin answers with a typed result and never panics; a served
+//! chain changed in any single byte is never accepted, nor is an update
+//! changed in one byte ever applied with other contents; and the rule index
+//! picks the rule a slow reference picks, on patterns and hosts drawn from a
+//! few labels so that they match often.
 
 mod common;
 
@@ -13,7 +14,7 @@ mod targets;
 use std::sync::OnceLock;
 
 use certpin::host::HostIndex;
-use certpin::{flags, verify, Host, HostPattern, PinResult, Policy};
+use certpin::{flags, update, verify, Host, HostPattern, PinResult, Policy, SigningKey, TrustedKey};
 use common::*;
 use proptest::prelude::*;
 
@@ -23,6 +24,9 @@ struct Fixture {
     ca: Cert,
     served: Vec<u8>,
     policy: Policy,
+    /// The policy as a signed update (sequence 9), and the key that signed it.
+    update: Vec<u8>,
+    update_key: TrustedKey,
 }
 
 /// A valid pinned chain (leaf and intermediate) and its policy, made once.
@@ -32,11 +36,16 @@ fn fixture() -> &'static Fixture {
         let ca = root("Root");
         let inter = intermediate("Inter", &ca);
         let l = leaf(&[HOST], &inter);
-        let policy = one_rule(&[HOST, "*.example.org"], &[&ca], &[inter.pin()], "");
+        let json = one_rule_json(&[HOST, "*.example.org"], &[&ca], &[inter.pin()], "");
+        let policy = Policy::from_json(json.as_bytes()).unwrap();
+        let signer = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap();
+        let payload = update::payload(9, "4000-01-01T00:00:00Z", json.as_bytes()).unwrap();
         Fixture {
             served: chain(&[&l, &inter]),
             ca,
             policy,
+            update: update::sign(&payload, &[&signer]),
+            update_key: signer.public_key(),
         }
     })
 }
@@ -106,6 +115,40 @@ proptest! {
     }
 
     #[test]
+    fn any_bytes_as_an_update_get_a_typed_answer(data in update_like()) {
+        let f = fixture();
+        match Policy::from_update(&data, &[f.update_key], 0, Some(2_000_000_000)) {
+            Ok(p) => prop_assert_eq!(p.update().map(|u| u.sequence), Some(9)),
+            Err(e) => prop_assert!(matches!(
+                e.result,
+                PinResult::PIN_ERR_POLICY_SYNTAX
+                    | PinResult::PIN_ERR_POLICY_INVALID
+                    | PinResult::PIN_ERR_UPDATE_SIGNATURE
+            ), "{}", e),
+        }
+    }
+
+    /// A changed byte may fall where JSON allows another one (white space):
+    /// then the same update loads. Never anything else.
+    #[test]
+    fn an_update_changed_in_one_byte_is_never_applied_with_other_contents(
+        at in any::<prop::sample::Index>(),
+        flip in 1..=255u8,
+    ) {
+        let f = fixture();
+        let mut data = f.update.clone();
+        let i = at.index(data.len());
+        data[i] ^= flip;
+        if let Ok(p) = Policy::from_update(&data, &[f.update_key], 0, Some(2_000_000_000)) {
+            let original = Policy::from_update(&f.update, &[f.update_key], 0, Some(2_000_000_000)).unwrap();
+            prop_assert_eq!(p.update(), original.update(), "byte {} ^ {:#04x}", i, flip);
+            let pins = |p: &Policy| p.rules().iter().map(|r| r.pins().to_vec()).collect::<Vec<_>>();
+            prop_assert_eq!(pins(&p), pins(&original));
+            prop_assert!(data[i].is_ascii_whitespace(), "byte {} ^ {:#04x}", i, flip);
+        }
+    }
+
+    #[test]
     fn any_bytes_as_a_pem_policy_get_a_typed_answer(data in pem_like()) {
         match Policy::from_pem(&data) {
             Ok(p) => prop_assert_eq!(p.rules().len(), 1),
@@ -165,6 +208,28 @@ proptest! {
 
 /// JSON documents built from the policy format's own keys and values, and
 /// raw bytes now and then.
+/// Raw bytes, or the fixture's update with a stretch overwritten or cut.
+fn update_like() -> impl Strategy<Value = Vec<u8>> {
+    let valid = fixture().update.clone();
+    let len = valid.len();
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        (0..len, proptest::collection::vec(any::<u8>(), 1..16)).prop_map({
+            let valid = valid.clone();
+            move |(at, bytes)| {
+                let mut v = valid.clone();
+                for (i, b) in bytes.into_iter().enumerate() {
+                    if let Some(slot) = v.get_mut(at + i) {
+                        *slot = b;
+                    }
+                }
+                v
+            }
+        }),
+        (0..len).prop_map(move |cut| valid[..cut].to_vec()),
+    ]
+}
+
 fn json_like() -> impl Strategy<Value = Vec<u8>> {
     let ca = fixture().ca.pem.clone();
     let scalar = prop_oneof![

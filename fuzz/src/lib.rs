@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 use certpin::host::HostIndex;
-use certpin::{flags, verify, Host, HostPattern, Pin, PinResult, Policy, Verdict};
+use certpin::{flags, update, verify, Host, HostPattern, Pin, PinResult, Policy, SigningKey, Verdict};
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 
 /// The time every verification is made at (2030-01-01T00:00:00Z), so that a
@@ -69,13 +69,43 @@ pub struct Pki {
     pub ca_policy_uncached: Policy,
 }
 
-fn key(seed: u8) -> KeyPair {
-    // PKCS#8 v1 of an Ed25519 private key (RFC 8410): a fixed header, then the seed.
+/// PKCS#8 v1 of the Ed25519 private key whose seed is 32 times `seed` (RFC
+/// 8410): a fixed header, then the seed.
+fn pkcs8(seed: u8) -> Vec<u8> {
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
     ];
     der.extend([seed; 32]);
-    KeyPair::try_from(der.as_slice()).expect("a valid Ed25519 PKCS#8 key")
+    der
+}
+
+fn key(seed: u8) -> KeyPair {
+    KeyPair::try_from(pkcs8(seed).as_slice()).expect("a valid Ed25519 PKCS#8 key")
+}
+
+/// The keys of the fuzzing updates: the one `policy_update` trusts, a
+/// stranger that signs some seeds, and a bystander that signs nothing. Fixed,
+/// so that committed updates keep verifying.
+pub struct UpdateKeys {
+    /// Trusted by `policy_update`.
+    pub trusted: SigningKey,
+    /// Not trusted; signs some seeds.
+    pub stranger: SigningKey,
+    /// Not trusted; signs nothing.
+    pub bystander: SigningKey,
+}
+
+/// The fuzzing update keys, made on first use.
+pub fn update_keys() -> &'static UpdateKeys {
+    static KEYS: OnceLock<UpdateKeys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let key = |seed| SigningKey::from_pkcs8(&pkcs8(seed)).expect("a valid Ed25519 PKCS#8 key");
+        UpdateKeys {
+            trusted: key(101),
+            stranger: key(102),
+            bystander: key(103),
+        }
+    })
 }
 
 fn params(cn: &str, names: &[&str], ca: bool) -> CertificateParams {
@@ -357,6 +387,81 @@ pub fn policy_pem(data: &[u8]) {
     }
 }
 
+/// Target `policy_update`: the input is a signed update file, and, signed
+/// here with the trusted fuzzing key, an update's payload (so that the parser
+/// behind the signature is reached too). Never a panic; a refusal is one of
+/// the loader's codes with a message, and never a signature failure for what
+/// was signed here; an update that loads is refused as a replay of itself,
+/// once expired, and by a loader trusting another key, and its policy loads
+/// as a plain policy too.
+pub fn policy_update(data: &[u8]) {
+    let keys = update_keys();
+    check_update(data, false);
+    check_update(&update::sign(data, &[&keys.trusted]), true);
+    // Whatever the payload, a signature by an untrusted key alone is refused as such.
+    let e = Policy::from_update(
+        &update::sign(data, &[&keys.stranger]),
+        &[keys.trusted.public_key()],
+        0,
+        Some(AT),
+    )
+    .expect_err("signed by a stranger");
+    assert_eq!(e.result, PinResult::PIN_ERR_UPDATE_SIGNATURE, "{e}");
+}
+
+fn check_update(file: &[u8], signed_here: bool) {
+    let keys = update_keys();
+    let trusted = [keys.trusted.public_key()];
+    let policy = match Policy::from_update(file, &trusted, 0, Some(AT)) {
+        Ok(policy) => policy,
+        Err(e) => {
+            assert!(!e.detail.is_empty());
+            assert!(
+                matches!(
+                    e.result,
+                    PinResult::PIN_ERR_POLICY_IO
+                        | PinResult::PIN_ERR_POLICY_SYNTAX
+                        | PinResult::PIN_ERR_POLICY_INVALID
+                        | PinResult::PIN_ERR_UPDATE_SIGNATURE
+                        | PinResult::PIN_ERR_UPDATE_EXPIRED
+                ),
+                "{e}"
+            );
+            assert!(
+                !(signed_here && e.result == PinResult::PIN_ERR_UPDATE_SIGNATURE),
+                "a payload signed by the trusted key was refused as unsigned: {e}"
+            );
+            return;
+        }
+    };
+    check_policy(&policy);
+    let info = policy.update().expect("a policy from an update knows it");
+    assert!(info.sequence >= 1 && info.expires > AT, "{info:?}");
+    assert_eq!(info.signed_by, trusted);
+    let bystander = [keys.bystander.public_key()];
+    let refused = |keys: &[certpin::TrustedKey], min_sequence: u64, at: i64| {
+        Policy::from_update(file, keys, min_sequence, Some(at))
+            .map(|_| ())
+            .expect_err("must be refused")
+            .result
+    };
+    assert_eq!(refused(&trusted, info.sequence, AT), PinResult::PIN_ERR_UPDATE_ROLLBACK);
+    assert_eq!(
+        refused(&trusted, info.sequence - 1, info.expires),
+        PinResult::PIN_ERR_UPDATE_EXPIRED
+    );
+    assert_eq!(refused(&bystander, 0, AT), PinResult::PIN_ERR_UPDATE_SIGNATURE);
+    let envelope: serde_json::Value = serde_json::from_slice(file).expect("a loaded update is JSON");
+    let payload = data_encoding::BASE64
+        .decode(envelope["payload"].as_str().expect("a payload string").as_bytes())
+        .expect("base64");
+    let payload: serde_json::Value = serde_json::from_slice(&payload).expect("a loaded payload is JSON");
+    let plain = payload["policy"].to_string();
+    if let Err(e) = Policy::from_json(plain.as_bytes()) {
+        panic!("an update's policy does not load as a policy: {e}\n{plain}");
+    }
+}
+
 /// The rule for `host` by the precedence the policy format defines, computed
 /// the slow way: of all patterns that match, the most specific wins; exact
 /// first, then the longest fixed suffix, `*.` before `**.` at equal suffix,
@@ -573,6 +678,7 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("no-patterns", "a.example.com"),
     ];
     seeds.extend(hosts.map(|(name, text)| ("host_rules", name, text.as_bytes().to_vec())));
+    seeds.extend(update_seeds(pki));
     let b64 = &inter.pin[7..];
     let pins: Vec<(&'static str, String)> = vec![
         ("okhttp", inter.pin.clone()),
@@ -587,4 +693,39 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             .map(|(name, text)| ("pin_parse", name, text.into_bytes())),
     );
     seeds
+}
+
+/// The `policy_update` seeds: updates signed by the fuzzing keys, and
+/// payloads (which the target also signs itself).
+fn update_seeds(pki: &Pki) -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let (key, stranger) = (&update_keys().trusted, &update_keys().stranger);
+    let policy = ca_policy_json(pki, 4);
+    let payload = |sequence: u64, expires: &str, policy: &str| {
+        format!(
+            r#"{{"sequence": {sequence}, "expires": {}, "policy": {policy}}}"#,
+            js(expires)
+        )
+        .into_bytes()
+    };
+    let good = payload(3, "4000-01-01T00:00:00Z", &policy);
+    let file = update::sign(&good, &[key]);
+    let mut extra_key: serde_json::Value = serde_json::from_slice(&file).expect("JSON");
+    extra_key["comment"] = "x".into();
+    let file_anchor = r#"{"version": 1, "rules": [{"hosts": ["*"], "anchors": ["root.pem"]}]}"#;
+    let mut seeds: Vec<(&'static str, Vec<u8>)> = vec![
+        ("update", file.clone()),
+        ("two-signatures", update::sign(&good, &[key, stranger])),
+        ("stranger", update::sign(&good, &[stranger])),
+        ("unknown-key", serde_json::to_vec(&extra_key).expect("JSON")),
+        ("truncated", file[..file.len() / 2].to_vec()),
+        ("payload", good.clone()),
+        ("expired-payload", payload(3, "2001-01-01T00:00:00Z", &policy)),
+        ("zero-sequence-payload", payload(0, "4000-01-01T00:00:00Z", &policy)),
+        ("file-anchor-payload", payload(1, "4000-01-01T00:00:00Z", file_anchor)),
+    ];
+    seeds.push(("not-json", b"{\"certpin_update\": 1, \"payload\": ".to_vec()));
+    seeds
+        .into_iter()
+        .map(|(name, data)| ("policy_update", name, data))
+        .collect()
 }

@@ -22,13 +22,15 @@ mod pin;
 mod policy_file;
 mod report;
 mod rule;
+mod update;
 
 /// Exit status: success (`PIN_OK`, a clean policy).
 pub const EXIT_OK: u8 = 0;
 /// Exit status: the chain is rejected (`check`), the policy has warnings
 /// (`lint`), or the suggested rule does not accept the fetched chain (`fetch --rule`).
 pub const EXIT_REJECTED: u8 = 1;
-/// Exit status: the policy cannot be loaded.
+/// Exit status: the policy cannot be loaded (for `update check`: the update
+/// would not be applied).
 pub const EXIT_POLICY: u8 = 2;
 /// Exit status: an input file cannot be read or holds no certificate or key,
 /// or an output file cannot be written.
@@ -44,7 +46,8 @@ Exit status:
   0   success: PIN_OK, a clean policy, a completed command
   1   the chain is rejected (check); the policy has warnings (lint);
       the suggested rule does not accept the fetched chain (fetch --rule)
-  2   the policy cannot be loaded (PIN_ERR_POLICY_*)
+  2   the policy cannot be loaded (PIN_ERR_POLICY_*); update check: the
+      update would not be applied (PIN_ERR_UPDATE_*, PIN_ERR_POLICY_*)
   3   an input file cannot be read or holds no certificate or key;
       an output file cannot be written
   4   fetch: no TLS handshake (unresolved name, refused, time-out, TLS error)
@@ -69,6 +72,7 @@ enum Command {
     Check(check::CheckArgs),
     Fetch(fetch::FetchArgs),
     Lint(lint::LintArgs),
+    Update(update::UpdateArgs),
 }
 
 /// What a subcommand prints: the text for stdout, notes for stderr, and the
@@ -124,6 +128,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Check(args) => check::run(&args),
         Command::Fetch(args) => fetch::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Update(args) => update::run(&args),
     };
     match result {
         Ok(output) => {

@@ -15,6 +15,7 @@
 mod boundary;
 mod error;
 mod policy;
+mod update;
 mod verify;
 
 use core::ffi::c_char;
@@ -25,6 +26,7 @@ pub use policy::{
     pin_policy, pin_policy_free, pin_policy_load_file, pin_policy_load_json, pin_policy_load_json_with_reader,
     pin_policy_load_pem, pin_read_fn,
 };
+pub use update::{pin_policy_get_update, pin_policy_load_update};
 pub use verify::{pin_report_fn, pin_verify_chain, pin_verify_chain_at, pin_verify_chain_ex};
 
 /// The crate version with its NUL, so C can take it as a string.

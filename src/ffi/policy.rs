@@ -40,7 +40,7 @@ pub(super) unsafe fn policy_ref<'a>(ptr: *const pin_policy) -> Result<&'a Policy
 ///
 /// # Safety
 /// `out` is not NULL and points to a writable `pin_policy *`.
-unsafe fn give(policy: Policy, out: *mut *mut pin_policy) -> Result<PinResult, Failure> {
+pub(super) unsafe fn give(policy: Policy, out: *mut *mut pin_policy) -> Result<PinResult, Failure> {
     let handle = Box::into_raw(Box::new(policy)).cast::<pin_policy>();
     // SAFETY: `out` is writable (the caller's promise).
     unsafe { out.write(handle) };

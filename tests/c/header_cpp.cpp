@@ -7,6 +7,7 @@
 
 static_assert(sizeof(pin_result) == sizeof(uint32_t), "pin_result is passed as a uint32_t");
 static_assert(PIN_OK == 0 && PIN_ERR_PIN_MISMATCH == 320 && PIN_ERR_INTERNAL == 900, "ABI numbers");
+static_assert(PIN_ERR_UPDATE_SIGNATURE == 210 && PIN_ERR_UPDATE_EXPIRED == 212, "ABI numbers");
 static_assert(PIN_FLAG_VOUCHED == 1 && PIN_FLAG_CACHED == 16, "ABI numbers");
 static_assert(CERTPIN_VERSION_NUMBER ==
                   CERTPIN_VERSION_MAJOR * 10000 + CERTPIN_VERSION_MINOR * 100 + CERTPIN_VERSION_PATCH,
@@ -42,6 +43,13 @@ int main() {
   r = pin_verify_chain_ex(reinterpret_cast<const uint8_t *>(text), 1, policy, "localhost", 443, -1, &flags, report,
                           &calls);
   check(r == PIN_ERR_NULL_ARGUMENT && calls == 0, "pin_verify_chain_ex");
+  const char *keys[] = {"ed25519/not a key"};
+  uint64_t sequence = 0;
+  r = pin_policy_load_update(reinterpret_cast<const uint8_t *>(text), sizeof text - 1, keys, 1, 0, -1, &policy,
+                             &sequence);
+  check(r == PIN_ERR_INVALID_ARGUMENT && policy == nullptr && sequence == 0, "pin_policy_load_update");
+  int64_t expires = 0;
+  check(pin_policy_get_update(policy, &sequence, &expires) == PIN_ERR_NULL_ARGUMENT, "pin_policy_get_update");
   std::printf("header_cpp: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -19,6 +19,8 @@ _Static_assert(PIN_OK == 0 && PIN_ERR_NULL_ARGUMENT == 100 && PIN_ERR_INVALID_AR
                "ABI numbers");
 _Static_assert(PIN_ERR_POLICY_IO == 200 && PIN_ERR_POLICY_SYNTAX == 201 && PIN_ERR_POLICY_INVALID == 202,
                "ABI numbers");
+_Static_assert(PIN_ERR_UPDATE_SIGNATURE == 210 && PIN_ERR_UPDATE_ROLLBACK == 211 && PIN_ERR_UPDATE_EXPIRED == 212,
+               "ABI numbers");
 _Static_assert(PIN_ERR_CHAIN_MALFORMED == 300 && PIN_ERR_CHAIN_EMPTY == 301 && PIN_ERR_HOST_NOT_COVERED == 302,
                "ABI numbers");
 _Static_assert(PIN_ERR_UNTRUSTED == 310 && PIN_ERR_EXPIRED == 311 && PIN_ERR_NOT_YET_VALID == 312 &&
@@ -76,6 +78,9 @@ static void test_version_and_names(void) {
       {PIN_ERR_POLICY_IO, "PIN_ERR_POLICY_IO"},
       {PIN_ERR_POLICY_SYNTAX, "PIN_ERR_POLICY_SYNTAX"},
       {PIN_ERR_POLICY_INVALID, "PIN_ERR_POLICY_INVALID"},
+      {PIN_ERR_UPDATE_SIGNATURE, "PIN_ERR_UPDATE_SIGNATURE"},
+      {PIN_ERR_UPDATE_ROLLBACK, "PIN_ERR_UPDATE_ROLLBACK"},
+      {PIN_ERR_UPDATE_EXPIRED, "PIN_ERR_UPDATE_EXPIRED"},
       {PIN_ERR_CHAIN_MALFORMED, "PIN_ERR_CHAIN_MALFORMED"},
       {PIN_ERR_CHAIN_EMPTY, "PIN_ERR_CHAIN_EMPTY"},
       {PIN_ERR_HOST_NOT_COVERED, "PIN_ERR_HOST_NOT_COVERED"},
@@ -93,7 +98,7 @@ static void test_version_and_names(void) {
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     CHECK(strcmp(pin_result_name((int)names[i].code), names[i].name) == 0);
   }
-  const int unknown[] = {-1, 1, 99, 102, 203, 303, 317, 321, 400, 899, 901, INT_MAX, INT_MIN};
+  const int unknown[] = {-1, 1, 99, 102, 203, 209, 213, 303, 317, 321, 400, 899, 901, INT_MAX, INT_MIN};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     CHECK(strcmp(pin_result_name(unknown[i]), "PIN_ERR_UNKNOWN") == 0);
   }
@@ -710,6 +715,140 @@ static void test_reports(void) {
   free(impostor.der);
 }
 
+#define A_LATER_TIME INT64_C(32472143999) /* 2998-12-31T23:59:59Z */
+#define UPDATE_EXPIRES INT64_C(32472144000) /* 2999-01-01T00:00:00Z, the update's expiry */
+
+/* Signed policy updates: every way one must never be applied, each with its
+   code, the outputs untouched; then the update accepted and its policy used. */
+static void test_updates(void) {
+  char why[4096];
+  size_t len, key_len, other_len, expiring_len, tampered_len;
+  uint8_t *update = read_fixture(dir, "update.json", &len);
+  uint8_t *expiring = read_fixture(dir, "update_expiring.json", &expiring_len);
+  uint8_t *tampered = read_fixture(dir, "update_tampered.json", &tampered_len);
+  uint8_t *key = read_fixture(dir, "update_key.txt", &key_len);
+  uint8_t *other = read_fixture(dir, "other_key.txt", &other_len);
+  const char *trusted[] = {(const char *)key};
+  const char *stranger[] = {(const char *)other};
+  const char *both[] = {(const char *)other, (const char *)key};
+  const char *with_null[] = {(const char *)key, NULL};
+  const char *malformed[] = {"ed25519/AAAA"};
+  const char *a_pin[] = {"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
+  pin_policy *const untouched = (pin_policy *)&why;
+  pin_policy *p = untouched;
+  uint64_t seq = 77;
+
+  /* The caller's mistakes. */
+  CHECK_RESULT(pin_policy_load_update(NULL, len, trusted, 1, 0, A_VALID_TIME, &p, &seq), PIN_ERR_NULL_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "`update`") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, NULL, 1, 0, A_VALID_TIME, &p, &seq), PIN_ERR_NULL_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "`trusted_keys`") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, with_null, 2, 0, A_VALID_TIME, &p, &seq), PIN_ERR_NULL_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "`trusted_keys[1]`") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 0, 0, A_VALID_TIME, &p, &seq), PIN_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "n_keys") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 1000, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_INVALID_ARGUMENT);
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 1, 0, A_VALID_TIME, NULL, &seq), PIN_ERR_NULL_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "policy_out") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, malformed, 1, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "`trusted_keys[0]`") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, a_pin, 1, 0, A_VALID_TIME, &p, &seq), PIN_ERR_INVALID_ARGUMENT);
+  CHECK(p == untouched && seq == 77);
+
+  /* An update signed by an unknown key, a replay, a changed payload, an expired update. */
+  CHECK_RESULT(pin_policy_load_update(update, len, stranger, 1, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_UPDATE_SIGNATURE);
+  CHECK(last_error_starts_with(last_error(why, sizeof why), PIN_ERR_UPDATE_SIGNATURE));
+  CHECK(strstr(why, (const char *)other) != NULL && strstr(why, (const char *)key) != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 1, 5, A_VALID_TIME, &p, &seq), PIN_ERR_UPDATE_ROLLBACK);
+  CHECK(strstr(last_error(why, sizeof why), "sequence 5 is not above min_sequence 5") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 1, UINT64_MAX, A_VALID_TIME, &p, &seq),
+               PIN_ERR_UPDATE_ROLLBACK);
+  CHECK_RESULT(pin_policy_load_update(tampered, tampered_len, both, 2, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_UPDATE_SIGNATURE);
+  CHECK(strstr(last_error(why, sizeof why), "does not verify") != NULL);
+  CHECK_RESULT(pin_policy_load_update(expiring, expiring_len, trusted, 1, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_UPDATE_EXPIRED);
+  CHECK(strstr(last_error(why, sizeof why), "2001-01-01T00:00:00Z") != NULL);
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 1, 0, UPDATE_EXPIRES, &p, &seq), PIN_ERR_UPDATE_EXPIRED);
+  CHECK(p == untouched && seq == 77);
+
+  /* Empty, garbage, cut at every byte, huge. */
+  CHECK_RESULT(pin_policy_load_update(update, 0, trusted, 1, 0, A_VALID_TIME, &p, &seq), PIN_ERR_POLICY_SYNTAX);
+  CHECK_RESULT(pin_policy_load_update((const uint8_t *)"\xff\xfe garbage", 10, trusted, 1, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_POLICY_SYNTAX);
+  static const char plain[] = "{\"version\": 1, \"rules\": []}";
+  CHECK_RESULT(pin_policy_load_update((const uint8_t *)plain, sizeof plain - 1, trusted, 1, 0, A_VALID_TIME, &p, &seq),
+               PIN_ERR_POLICY_INVALID);
+  CHECK(strstr(last_error(why, sizeof why), "\"certpin_update\": 1 is missing") != NULL);
+  int cuts_refused = 1;
+  for (size_t cut = 1; cut < len; cut++) {
+    pin_result got = pin_policy_load_update(update, cut, trusted, 1, 0, A_VALID_TIME, &p, &seq);
+    /* The file ends in "}\n": without the newline it is still the whole update. */
+    pin_result expected = cut == len - 1 ? PIN_OK : PIN_ERR_POLICY_SYNTAX;
+    if (got != expected) {
+      cuts_refused = 0;
+      fprintf(stderr, "update cut at %zu: %s\n", cut, pin_result_name((int)got));
+    }
+    if (got == PIN_OK) {
+      pin_policy_free(p);
+      p = untouched;
+      seq = 77;
+    }
+  }
+  CHECK(cuts_refused);
+  size_t huge_len = (size_t)32 * 1024 * 1024 + 1;
+  uint8_t *huge = malloc(huge_len);
+  memset(huge, ' ', huge_len);
+  memcpy(huge, update, len);
+  CHECK_RESULT(pin_policy_load_update(huge, huge_len, trusted, 1, 0, A_VALID_TIME, &p, &seq), PIN_ERR_POLICY_SYNTAX);
+  CHECK(strstr(last_error(why, sizeof why), "at most") != NULL);
+  free(huge);
+  CHECK(p == untouched && seq == 77);
+
+  /* Accepted: by either of two trusted keys, above min_sequence 4, before its expiry. */
+  CHECK_RESULT(pin_policy_load_update(update, len, both, 2, 4, A_LATER_TIME, &p, &seq), PIN_OK);
+  CHECK(p != untouched && seq == 5);
+  chain good = load_chain("private_chain.der");
+  CHECK_RESULT(pin_verify_chain_at(good.der, good.len, p, "api.example.com", A_VALID_TIME), PIN_OK);
+  CHECK_RESULT(pin_verify_chain_at(good.der, good.len, p, "other.example.com", A_VALID_TIME),
+               PIN_ERR_HOST_NOT_COVERED);
+  uint64_t got_seq = 0;
+  int64_t expires = 0;
+  CHECK_RESULT(pin_policy_get_update(p, &got_seq, &expires), PIN_OK);
+  CHECK(got_seq == 5 && expires == UPDATE_EXPIRES);
+  CHECK_RESULT(pin_policy_get_update(p, NULL, &expires), PIN_OK);
+  CHECK_RESULT(pin_policy_get_update(p, NULL, NULL), PIN_OK);
+  pin_policy_free(p);
+  p = NULL;
+  CHECK_RESULT(pin_policy_load_update(update, len, trusted, 1, 0, -1, &p, NULL), PIN_OK);
+  CHECK(p != NULL);
+  pin_policy_free(p);
+  p = NULL;
+  CHECK_RESULT(pin_policy_load_update(expiring, expiring_len, trusted, 1, 5, NOT_BEFORE, &p, &seq), PIN_OK);
+  CHECK(seq == 6);
+  pin_policy_free(p);
+
+  /* A policy loaded any other way came from no update. */
+  pin_policy *file_policy = load_policy("private.json");
+  got_seq = 99;
+  expires = 99;
+  CHECK_RESULT(pin_policy_get_update(file_policy, &got_seq, &expires), PIN_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(why, sizeof why), "not loaded from a signed update") != NULL);
+  CHECK(got_seq == 99 && expires == 99);
+  CHECK_RESULT(pin_policy_get_update(NULL, &got_seq, &expires), PIN_ERR_NULL_ARGUMENT);
+  pin_policy_free(file_policy);
+
+  free(good.der);
+  free(update);
+  free(expiring);
+  free(tampered);
+  free(key);
+  free(other);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
@@ -725,5 +864,6 @@ int main(int argc, char **argv) {
   test_last_error();
   test_flags();
   test_reports();
+  test_updates();
   return finish("test_api");
 }
