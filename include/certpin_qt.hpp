@@ -81,6 +81,7 @@
 #include <QtCore/QString>
 #include <QtCore/QThread>
 #include <QtCore/QUrl>
+#include <QtCore/QVariant>
 #include <QtNetwork/QNetworkAccessManager>
 #include <QtNetwork/QNetworkProxy>
 #include <QtNetwork/QNetworkReply>
@@ -108,7 +109,12 @@ struct Verdict {
     /// "PIN_ERR_…: detail" for a rejection (and for a report-only violation);
     /// empty for a plain acceptance.
     QString message;
+    /// Whether certpin gave this verdict (false for a default-constructed one,
+    /// and from verdictOf() for an object certpin did not refuse).
+    bool valid = false;
 
+    /// Whether certpin gave this verdict.
+    bool isValid() const noexcept { return valid; }
     /// Whether the connection may proceed.
     bool ok() const noexcept { return result == PIN_OK; }
     /// Whether a rule of the policy validated and accepted the chain itself,
@@ -199,6 +205,14 @@ inline void install(QSslSocket *socket, const Policy &policy, const QString &hos
 /// `manager->setProxyFactory(factory)` once certpin is installed. Takes
 /// ownership of `factory`, as Qt does.
 inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory *factory);
+
+/// The verdict with which certpin refused `object`, a QNetworkReply or a
+/// socket it aborted (a QSslSocket, or a QWebSocket, see
+/// certpin_qt_websockets.hpp); an invalid Verdict when certpin did not
+/// refuse it. A refused reply's errorString() is the verdict's message
+/// ("PIN_ERR_UNTRUSTED: …") too, so that a UI can tell "this server is not
+/// ours" from "no network".
+inline Verdict verdictOf(const QObject *object);
 
 /// A QNetworkAccessManager pinned from its construction, and held tighter
 /// than install() can hold a manager made elsewhere: the TLS handshake of
@@ -388,6 +402,7 @@ inline bool isTls(const QUrl &url)
 inline Verdict synchronousRefused()
 {
     Verdict verdict;
+    verdict.valid = true;
     verdict.result = PIN_ERR_REJECTED_OTHER;
     verdict.message = QStringLiteral(
         "PIN_ERR_REJECTED_OTHER: a synchronous request (QNetworkRequest::SynchronousRequestAttribute) cannot be "
@@ -454,6 +469,17 @@ template <typename Guard> Guard *guardOf(const QObject *owner)
         }
     }
     return nullptr;
+}
+
+/// The dynamic property holding the verdict that refused an object: a
+/// QVariantList (result, flags, message).
+constexpr const char *kVerdict = "certpin.verdict";
+
+/// Records on `object` the verdict that refused it, for verdictOf().
+inline void recordVerdict(QObject *object, const Verdict &verdict)
+{
+    if (object && !object->property(kVerdict).isValid())
+        object->setProperty(kVerdict, QVariantList{static_cast<int>(verdict.result), verdict.flags, verdict.message});
 }
 
 /// Sets a reply's error string (QNetworkReply::setErrorString is protected).
@@ -670,9 +696,28 @@ private:
                 if (!guarded || error != QNetworkReply::ProxyNotFoundError)
                     return;
                 ReplyErrorText::set(guarded.data(), verdict.message);
+                recordVerdict(guarded.data(), verdict);
                 const RejectHandler onReject = m_onReject;
                 if (onReject)
                     onReject(guarded.data(), verdict);
+            },
+            Qt::DirectConnection);
+    }
+
+    /// The reply is about to fail (Qt's "Operation canceled" for an abort,
+    /// its handshake error for a refused held handshake): its errorString()
+    /// becomes certpin's message, before `finished`.
+    void explainFailure(QNetworkReply *reply, const Verdict &verdict)
+    {
+        auto once = std::make_shared<QMetaObject::Connection>();
+        const QPointer<QNetworkReply> guarded(reply);
+        const QString message = verdict.message;
+        *once = QObject::connect(
+            reply, &QNetworkReply::errorOccurred, this,
+            [guarded, message, once](QNetworkReply::NetworkError) {
+                QObject::disconnect(*once);
+                if (guarded)
+                    ReplyErrorText::set(guarded.data(), message);
             },
             Qt::DirectConnection);
     }
@@ -716,7 +761,9 @@ private:
     void onSslErrors(QNetworkReply *reply, const QList<QSslError> &errors)
     {
         const Verdict verdict = verify(reply);
-        if (!verdict.ok())
+        if (!verdict.ok() && reply->property(kHeldHandshake).toBool())
+            refuseHandshake(reply, verdict);
+        else if (!verdict.ok())
             reject(reply, verdict);
         else if (overridable(errors, verdict)) {
             reply->setProperty(kSslErrorsHandled, true);
@@ -742,16 +789,42 @@ private:
             reject(reply, verdict);
     }
 
+    /// Refuses a held handshake (see certpin::NetworkAccessManager): certpin
+    /// leaves Qt's errors standing, so Qt ends the handshake and fails every
+    /// reply waiting for the connection itself; aborting them as well would
+    /// make Qt report two errors for each. Later requests to the origin are
+    /// refused by the quarantine; those waiting for other connections of it
+    /// have handshakes of their own, held too.
+    void refuseHandshake(QNetworkReply *reply, const Verdict &verdict)
+    {
+        quarantine(reply->url(), verdict);
+        recordVerdict(reply, verdict);
+        explainFailure(reply, verdict);
+        m_clearPending = true;
+        const RejectHandler onReject = m_onReject;
+        if (onReject && !reply->isFinished())
+            onReject(reply, verdict);
+        scheduleClear();
+    }
+
+    /// Quarantines the origin of `url`; the verdict given to the replies
+    /// refused for it.
+    Verdict quarantine(const QUrl &url, const Verdict &verdict)
+    {
+        Verdict quarantined = verdict;
+        quarantined.message += QStringLiteral(" (refused before it was sent: certpin rejected the connection to ")
+            + originOf(url) + QStringLiteral(" moments ago)");
+        m_quarantine.insert(originOf(url), quarantined);
+        return quarantined;
+    }
+
     /// Rejects the connection `reply` came on: quarantines its origin, then
     /// aborts the reply and every unfinished reply to the same origin, which
     /// may share the connection (HTTP/2) or wait for it (HTTP/1.1).
     void reject(QNetworkReply *reply, const Verdict &verdict)
     {
         const QUrl url = reply->url();
-        Verdict quarantined = verdict;
-        quarantined.message += QStringLiteral(" (refused before it was sent: certpin rejected the connection to ")
-            + originOf(url) + QStringLiteral(" moments ago)");
-        m_quarantine.insert(originOf(url), quarantined);
+        const Verdict quarantined = quarantine(url, verdict);
         QList<QPointer<QNetworkReply>> doomed{QPointer<QNetworkReply>(reply)};
         for (const QPointer<QObject> &child : m_children) {
             auto *other = qobject_cast<QNetworkReply *>(child.data());
@@ -769,9 +842,12 @@ private:
         for (const QPointer<QNetworkReply> &r : doomed) {
             if (!r || r->isFinished())
                 continue;
+            const Verdict &why = r == reply ? verdict : quarantined;
+            recordVerdict(r.data(), why);
+            explainFailure(r.data(), why);
             const AbortOnExit<QNetworkReply> abort(r.data());
             if (onReject)
-                onReject(r.data(), r == reply ? verdict : quarantined);
+                onReject(r.data(), why);
         }
         scheduleClear();
     }
@@ -911,15 +987,24 @@ private:
 
     void reject(const Verdict &verdict)
     {
+        recordVerdict(m_socket, verdict);
+        recordVerdict(m_alsoRefused.data(), verdict);
         const RejectHandler onReject = m_onReject;
         const AbortOnExit<QSslSocket> abort(m_socket);
         if (onReject)
             onReject(verdict);
     }
 
+public:
+    /// Another object the refusal is recorded on (the QWebSocket that owns
+    /// the socket).
+    void alsoRefuses(QObject *owner) { m_alsoRefused = owner; }
+
+private:
     QSslSocket *m_socket;
     Policy m_policy;
     RejectHandler m_onReject;
+    QPointer<QObject> m_alsoRefused;
 };
 
 } // namespace detail
@@ -974,6 +1059,7 @@ inline Policy Policy::fromPem(const QByteArray &pem, QString *error)
 inline Verdict Policy::verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port) const
 {
     Verdict verdict;
+    verdict.valid = true;
     if (!m_policy) {
         verdict.result = m_loadResult;
         verdict.message = m_loadError;
@@ -1048,6 +1134,19 @@ inline void setProxyFactory(QNetworkAccessManager *manager, QNetworkProxyFactory
         manager->setProxyFactory(factory);
 }
 
+inline Verdict verdictOf(const QObject *object)
+{
+    Verdict verdict;
+    const QVariantList recorded = object ? object->property(detail::kVerdict).toList() : QVariantList();
+    if (recorded.size() != 3)
+        return verdict;
+    verdict.result = static_cast<pin_result>(recorded.at(0).toInt());
+    verdict.flags = recorded.at(1).toUInt();
+    verdict.message = recorded.at(2).toString();
+    verdict.valid = true;
+    return verdict;
+}
+
 inline NetworkAccessManager::NetworkAccessManager(const Policy &policy, RejectHandler onReject, QObject *parent)
     : QNetworkAccessManager(parent)
 {
@@ -1098,5 +1197,10 @@ inline QList<QSslError> unhandledSslErrors(const QNetworkReply *reply, const QLi
 }
 
 } // namespace certpin
+
+// The overloads for the Qt modules the application links.
+#if defined(QT_WEBSOCKETS_LIB)
+#include "certpin_qt_websockets.hpp"
+#endif
 
 #endif // CERTPIN_QT_HPP

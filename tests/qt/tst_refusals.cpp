@@ -7,6 +7,8 @@
 //     certpin-qt-refusals [-functions] [testFunction[:row]]   (QtTest)
 #include "loopback_world.hpp"
 
+#include <QtNetwork/QTcpServer>
+
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QTemporaryDir>
@@ -89,6 +91,8 @@ private Q_SLOTS:
     void underLoad();
     void heldHandshake_data();
     void heldHandshake();
+    void refusalNamesItsResult_data();
+    void refusalNamesItsResult();
 };
 
 void Refusals::impostorInSslErrors_data()
@@ -685,6 +689,55 @@ void Refusals::heldHandshake()
     for (const auto &kinds : onReply)
         QVERIFY2(kinds.isEmpty(), qPrintable(QString::number(kinds.size())));
     QCOMPARE(onManager.count(0), onManager.size());
+}
+
+void Refusals::refusalNamesItsResult_data()
+{
+    addProtocolRows();
+}
+
+/// A UI tells "this server is not ours" from "no network": a refused reply
+/// has certpin's verdict (verdictOf) and its message as errorString(), for
+/// a refusal in `encrypted` (install()), in `sslErrors`
+/// (NetworkAccessManager) and by the quarantine; a connection refused by
+/// the network has neither.
+void Refusals::refusalNamesItsResult()
+{
+    QFETCH(bool, http2);
+    const demo::World &w = world();
+    auto rogue = serve(QStringLiteral("rogue"), w.misissued, http2);
+    QNetworkAccessManager plain;
+    certpin::install(&plain, companyPolicy());
+    certpin::NetworkAccessManager held(companyPolicy());
+    for (QNetworkAccessManager *manager : {&plain, static_cast<QNetworkAccessManager *>(&held)}) {
+        // The second request is refused by the quarantine the first left.
+        for (int i = 0; i < 2; ++i) {
+            std::unique_ptr<QNetworkReply> reply(
+                manager->get(request(rogue->url(QStringLiteral("/%1").arg(i)), http2)));
+            QString errorAtFinished;
+            QObject::connect(reply.get(), &QNetworkReply::finished, reply.get(),
+                             [&errorAtFinished, &reply] { errorAtFinished = reply->errorString(); });
+            QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+            const certpin::Verdict verdict = certpin::verdictOf(reply.get());
+            QVERIFY2(verdict.isValid(), qPrintable(reply->errorString()));
+            QCOMPARE(verdict.result, PIN_ERR_UNTRUSTED);
+            QVERIFY2(reply->errorString().startsWith(QLatin1String("PIN_ERR_UNTRUSTED: ")),
+                     qPrintable(reply->errorString()));
+            // Already so when the application's `finished` slot runs.
+            QVERIFY2(errorAtFinished == reply->errorString(), qPrintable(errorAtFinished));
+        }
+    }
+    VERIFY_NOTHING_RECEIVED(*rogue);
+
+    QTcpServer closed;
+    QVERIFY(closed.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = closed.serverPort();
+    closed.close();
+    std::unique_ptr<QNetworkReply> reply(held.get(request(QStringLiteral("https://127.0.0.1:%1/").arg(port), http2)));
+    QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+    QCOMPARE(reply->error(), QNetworkReply::ConnectionRefusedError);
+    QVERIFY(!certpin::verdictOf(reply.get()).isValid());
+    QVERIFY2(!reply->errorString().startsWith(QLatin1String("PIN_ERR")), qPrintable(reply->errorString()));
 }
 
 QTEST_GUILESS_MAIN(Refusals)
