@@ -1202,5 +1202,8 @@ inline QList<QSslError> unhandledSslErrors(const QNetworkReply *reply, const QLi
 #if defined(QT_WEBSOCKETS_LIB)
 #include "certpin_qt_websockets.hpp"
 #endif
+#if defined(QT_QML_LIB)
+#include "certpin_qt_qml.hpp"
+#endif
 
 #endif // CERTPIN_QT_HPP
