@@ -317,6 +317,11 @@ void LoopbackServer::setMode(Mode mode)
     inServerThread([mode](Listener &l) { l.mode = mode; });
 }
 
+void LoopbackServer::setBody(const QByteArray &body)
+{
+    inServerThread([&body](Listener &l) { l.body = body; });
+}
+
 void LoopbackServer::setAlpn(const QList<QByteArray> &protocols)
 {
     inServerThread([&protocols](Listener &l) { l.alpn = protocols; });

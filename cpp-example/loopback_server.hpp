@@ -52,6 +52,9 @@ public:
     QByteArray body() const;
 
     void setMode(Mode mode);
+    /// Answers with `body` from now on instead of body() (HTTP/1.1; over
+    /// HTTP/2 it must fit one DATA frame, 16 KiB).
+    void setBody(const QByteArray &body);
     /// ALPN protocols to offer. With "h2" agreed the server speaks just enough
     /// HTTP/2 to answer Qt's requests (in Mode::Silent it sends nothing at all).
     void setAlpn(const QList<QByteArray> &protocols);

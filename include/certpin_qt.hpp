@@ -68,6 +68,7 @@
 
 #include <QtCore/QByteArray>
 #include <QtCore/QChildEvent>
+#include <QtCore/QDateTime>
 #include <QtCore/QEvent>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -79,6 +80,7 @@
 #include <QtCore/QPointer>
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QString>
+#include <QtCore/QStringList>
 #include <QtCore/QThread>
 #include <QtCore/QUrl>
 #include <QtCore/QVariant>
@@ -97,6 +99,7 @@
 #include <limits>
 #include <memory>
 #include <utility>
+#include <vector>
 
 namespace certpin {
 
@@ -153,8 +156,29 @@ public:
     /// PEM text and nothing else.
     static Policy fromPem(const QByteArray &pem, QString *error = nullptr);
 
+    /// Loads a signed policy update: the bytes of the file `certpin update
+    /// sign` wrote, as fetched. It loads only when it is signed by one of
+    /// `trustedKeys` ("ed25519/<base64>", as `certpin update keygen` prints
+    /// them), its sequence is above `minSequence` (the sequence of the last
+    /// update applied, 0 for none) and it has not expired; otherwise the
+    /// policy is invalid, loadResult() says why (PIN_ERR_UPDATE_SIGNATURE,
+    /// PIN_ERR_UPDATE_ROLLBACK, PIN_ERR_UPDATE_EXPIRED, PIN_ERR_POLICY_*),
+    /// and the application keeps the policy it has. A policy from an update
+    /// keeps verifying after updateExpiry(): return to the built-in policy
+    /// then (certpin::PolicyUpdater does).
+    static Policy fromUpdate(const QByteArray &update, const QStringList &trustedKeys, quint64 minSequence,
+                             QString *error = nullptr);
+
     /// Whether the policy loaded.
     bool isValid() const noexcept { return m_policy != nullptr; }
+    /// PIN_OK when the policy loaded, else the result of the load.
+    pin_result loadResult() const noexcept { return isValid() ? PIN_OK : m_loadResult; }
+    /// The sequence of the signed update the policy came from; 0 for a
+    /// policy loaded any other way (sequences start at 1).
+    quint64 updateSequence() const;
+    /// When the signed update the policy came from expires (UTC); invalid
+    /// for a policy loaded any other way.
+    QDateTime updateExpiry() const;
     /// Why the policy did not load ("PIN_ERR_…: detail"); empty when it did.
     QString errorString() const { return isValid() ? QString() : m_loadError; }
     /// The certpin handle, for the C API; null when the policy did not load.
@@ -168,7 +192,8 @@ public:
     Verdict verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port = 0) const;
 
 private:
-    static Policy adopt(pin_result result, pin_policy *loaded, QString *error);
+    static Policy adopt(pin_result result, pin_policy *loaded, QString *error,
+                        const QString &what = QStringLiteral("the pinning policy did not load: "));
 
     std::shared_ptr<pin_policy> m_policy;
     pin_result m_loadResult = PIN_ERR_NULL_ARGUMENT;
@@ -571,6 +596,13 @@ public:
             clearConnections();
     }
 
+    /// Replaces the policy and keeps the rejection handler (a policy update).
+    void replacePolicy(const Policy &policy)
+    {
+        RejectHandler kept = m_onReject;
+        setPolicy(policy, std::move(kept));
+    }
+
     /// Sets the application's proxy factory behind the gate (see
     /// certpin::setProxyFactory).
     void setProxyFactory(QNetworkProxyFactory *factory)
@@ -959,6 +991,13 @@ public:
             check();
     }
 
+    /// Replaces the policy and keeps the rejection handler (a policy update).
+    void replacePolicy(const Policy &policy)
+    {
+        RejectHandler kept = m_onReject;
+        setPolicy(policy, std::move(kept));
+    }
+
 private:
     /// The chain checked for the name the socket verifies in this handshake:
     /// the one it was given to verify, else the one it connected to. A
@@ -1056,6 +1095,40 @@ inline Policy Policy::fromPem(const QByteArray &pem, QString *error)
     return adopt(r, loaded, error);
 }
 
+inline Policy Policy::fromUpdate(const QByteArray &update, const QStringList &trustedKeys, quint64 minSequence,
+                                 QString *error)
+{
+    std::vector<QByteArray> keys;
+    keys.reserve(static_cast<size_t>(trustedKeys.size()));
+    for (const QString &key : trustedKeys)
+        keys.push_back(key.toUtf8());
+    std::vector<const char *> pointers;
+    pointers.reserve(keys.size());
+    for (const QByteArray &key : keys)
+        pointers.push_back(key.constData());
+    pin_policy *loaded = nullptr;
+    const pin_result r = pin_policy_load_update(reinterpret_cast<const uint8_t *>(update.constData()),
+                                                static_cast<size_t>(update.size()), pointers.data(),
+                                                pointers.size(), minSequence, -1, &loaded, nullptr);
+    return adopt(r, loaded, error, QStringLiteral("the signed update was not applied: "));
+}
+
+inline quint64 Policy::updateSequence() const
+{
+    uint64_t sequence = 0;
+    if (!m_policy || pin_policy_get_update(m_policy.get(), &sequence, nullptr) != PIN_OK)
+        return 0;
+    return sequence;
+}
+
+inline QDateTime Policy::updateExpiry() const
+{
+    int64_t expires = 0;
+    if (!m_policy || pin_policy_get_update(m_policy.get(), nullptr, &expires) != PIN_OK)
+        return {};
+    return QDateTime::fromSecsSinceEpoch(expires).toUTC();
+}
+
 inline Verdict Policy::verify(const QList<QSslCertificate> &chain, const QString &host, quint16 port) const
 {
     Verdict verdict;
@@ -1079,7 +1152,7 @@ inline Verdict Policy::verify(const QList<QSslCertificate> &chain, const QString
     return verdict;
 }
 
-inline Policy Policy::adopt(pin_result result, pin_policy *loaded, QString *error)
+inline Policy Policy::adopt(pin_result result, pin_policy *loaded, QString *error, const QString &what)
 {
     Policy policy;
     if (result == PIN_OK && loaded) {
@@ -1090,7 +1163,7 @@ inline Policy Policy::adopt(pin_result result, pin_policy *loaded, QString *erro
     }
     pin_policy_free(loaded);
     policy.m_loadResult = result == PIN_OK ? PIN_ERR_INTERNAL : result;
-    policy.m_loadError = QStringLiteral("the pinning policy did not load: ") + detail::lastError();
+    policy.m_loadError = what + detail::lastError();
     if (error)
         *error = policy.m_loadError;
     return policy;

@@ -3,6 +3,7 @@
 // where compilers hide warnings; included by path here, it is not, and it
 // must pass a strict warning set (tests/qt/CMakeLists.txt) with Qt 5 and 6.
 #include "../../include/certpin_qt.hpp"
+#include "../../include/certpin_qt_updater.hpp"
 
 // Instantiates what a header-only library leaves uninstantiated until used.
 void certpinQtHeaderWarnings(QNetworkAccessManager *manager, QSslSocket *socket);
@@ -15,4 +16,15 @@ void certpinQtHeaderWarnings(QNetworkAccessManager *manager, QSslSocket *socket)
     certpin::setProxyFactory(manager, nullptr);
     (void)policy.verify({}, QStringLiteral("example.com")).ok();
     (void)certpin::Policy::fromFile(QStringLiteral(":/pins.json")).isValid();
+    const certpin::Policy update = certpin::Policy::fromUpdate(QByteArray(), {QStringLiteral("ed25519/x")}, 0);
+    (void)update.updateSequence();
+    (void)update.updateExpiry();
+    certpin::PolicyUpdater updater(policy, {QStringLiteral("ed25519/x")}, QUrl());
+    updater.addManager(manager);
+    updater.addSocket(socket);
+    updater.addInstaller([](const certpin::Policy &) {});
+    updater.setOutcomeHandler([](const certpin::UpdateOutcome &o) { (void)o.kindName(); });
+    updater.start();
+    updater.checkNow();
+    (void)updater.offer(QByteArray());
 }
