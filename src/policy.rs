@@ -27,7 +27,7 @@ pub const DEFAULT_CACHE_SIZE: usize = 1024;
 pub const MAX_CACHE_SIZE: usize = 1 << 20;
 /// Default number of verified signatures on CA certificates a policy
 /// remembers: far more issuing CAs than one application meets, at most
-/// about 170 KiB with RSA-2048 keys (BENCHMARKS.md).
+/// about 180 KiB with RSA-2048 keys (BENCHMARKS.md).
 pub const DEFAULT_SIGNATURE_CACHE_SIZE: usize = 256;
 /// Largest `signature_cache_size` accepted.
 pub const MAX_SIGNATURE_CACHE_SIZE: usize = 1 << 16;
