@@ -24,7 +24,7 @@ rust-test:
 
 # The same verification and cache tests with aws-lc-rs checking signatures.
 test-aws-lc:
-	$(CARGO) test --locked --features aws-lc-rs --lib --test verify --test cache
+	$(CARGO) test --locked --features aws-lc-rs --lib --test verify --test cache --test signature_cache
 
 # build.rs regenerates include/certpin.h; a stale committed header fails here.
 header-check:

@@ -5,7 +5,10 @@
 //! - rustls-webpki alone (parse, path, name) with *ring* and with aws-lc-rs;
 //! - OpenSSL 3: parse the served DER + `X509_verify_cert` + host check;
 //! - certpin through its Rust entry point and through the C ABI, with the
-//!   verification cache off (cold) and on (warm: the same chain again);
+//!   verification and signature caches off (cold) and the verification
+//!   cache on (warm: the same chain again);
+//! - through the C ABI with the signature cache on: a new chain every call
+//!   (new intermediate, new leaf) and a new leaf under a known intermediate;
 //! - a rejection with its detailed message, and the quick PEM policy.
 //!
 //! `cargo bench --bench verify` runs criterion on every case, then prints a
@@ -77,15 +80,17 @@ struct Floor {
 
 impl Floor {
     fn new(chain: &Chain) -> Self {
+        Self::of(chain.key_type, &chain.root.der, &chain.served)
+    }
+
+    /// The floor of a served chain (leaf, intermediate) under `root`.
+    fn of(key_type: KeyType, root: &[u8], served: &[u8]) -> Self {
         use x509_parser::prelude::*;
         fn parse(der: &[u8]) -> X509Certificate<'_> {
             X509Certificate::from_der(der).expect("own certificate parses").1
         }
-        let (root, intermediate, leaf) = (
-            parse(&chain.root.der),
-            parse(&chain.intermediate.der),
-            parse(&chain.leaf.der),
-        );
+        let served = certpin::chain::split(served).expect("leaf and intermediate");
+        let (root, intermediate, leaf) = (parse(root), parse(served[1]), parse(served[0]));
         let signed = |cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>| {
             (
                 issuer.public_key().subject_public_key.data.to_vec(),
@@ -94,7 +99,7 @@ impl Floor {
             )
         };
         Self {
-            algorithm: match chain.key_type {
+            algorithm: match key_type {
                 KeyType::EcdsaP256 => &ring::signature::ECDSA_P256_SHA256_ASN1,
                 KeyType::Rsa2048 => &ring::signature::RSA_PKCS1_2048_8192_SHA256,
             },
@@ -251,8 +256,28 @@ struct Fixture {
     pem_policy: Policy,
     identical_leaf_cold: Policy,
     c_pem_policy: CPolicy,
+    /// Chains with a new intermediate each, more than `c_new_chain`'s
+    /// signature cache holds, so that each call finds nothing remembered.
+    new_chains: Vec<Vec<u8>>,
+    /// The floor of each new chain, and of each new leaf's chain.
+    new_chain_floors: Vec<Floor>,
+    new_leaf_floors: Vec<Floor>,
+    new_chain: Policy,
+    c_new_chain: CPolicy,
+    /// The same policy with the signature cache off.
+    c_new_chain_uncached: CPolicy,
+    /// New leaves under the chain's intermediate.
+    new_leaves: Vec<Vec<u8>>,
+    new_leaf: Policy,
+    c_new_leaf: CPolicy,
     host: CString,
 }
+
+/// How many new chains and new leaves the bench cycles through.
+const NEW: usize = 16;
+/// The signature cache of the new-chain policy: fewer entries than
+/// [`NEW`], so that cycling through them never finds one.
+const NEW_CHAIN_SIGNATURE_CACHE: usize = NEW / 2;
 
 impl Fixture {
     fn new(key_type: KeyType) -> Self {
@@ -264,23 +289,40 @@ impl Fixture {
             r#"{{"version": 1, "cache_size": 0, "rules": [{{"hosts": ["*"], "anchors": [{}]}}]}}"#,
             pki::json_string(&self_signed.pem)
         );
+        // Nothing remembered: the verification and the signature cache off.
+        let cold_json = |pin: &str| chain.policy_json(pin, 0, 0);
+        let (new_chain_pin, new_chains) = chain.new_intermediates(NEW);
+        let new_chain_json = chain.policy_json(&new_chain_pin, 0, NEW_CHAIN_SIGNATURE_CACHE);
+        let new_leaf_json = chain.policy_json(&pin, 0, certpin::policy::DEFAULT_SIGNATURE_CACHE_SIZE);
+        let new_leaves = chain.new_leaves(NEW);
+        let floors = |chains: &[Vec<u8>]| -> Vec<Floor> {
+            chains.iter().map(|c| Floor::of(key_type, &chain.root.der, c)).collect()
+        };
         let fixture = Self {
+            new_chain_floors: floors(&new_chains),
+            new_leaf_floors: floors(&new_leaves),
+            new_leaves,
+            new_chain: Policy::from_json(new_chain_json.as_bytes()).expect("policy"),
+            c_new_chain: CPolicy::load_json(&new_chain_json),
+            c_new_chain_uncached: CPolicy::load_json(&cold_json(&new_chain_pin)),
+            new_chains,
+            new_leaf: Policy::from_json(new_leaf_json.as_bytes()).expect("policy"),
+            c_new_leaf: CPolicy::load_json(&new_leaf_json),
             floor: Floor::new(&chain),
             webpki: Webpki::new(&chain),
             openssl: OpenSsl::new(&chain, HOST),
-            cold: Policy::from_json(chain.policy_json(&pin, 0).as_bytes()).expect("policy"),
+            cold: Policy::from_json(cold_json(&pin).as_bytes()).expect("policy"),
             cold_web: Policy::from_json(
-                chain
-                    .policy_json(&pin, 0)
+                cold_json(&pin)
                     .replace(r#""hosts""#, r#""profile": "web", "hosts""#)
                     .as_bytes(),
             )
             .expect("policy"),
-            warm: Policy::from_json(chain.policy_json(&pin, 1024).as_bytes()).expect("policy"),
-            wrong_pin: Policy::from_json(chain.policy_json(&unrelated_pin, 0).as_bytes()).expect("policy"),
-            c_cold: CPolicy::load_json(&chain.policy_json(&pin, 0)),
-            c_warm: CPolicy::load_json(&chain.policy_json(&pin, 1024)),
-            c_wrong_pin: CPolicy::load_json(&chain.policy_json(&unrelated_pin, 0)),
+            warm: Policy::from_json(chain.policy_json(&pin, 1024, 256).as_bytes()).expect("policy"),
+            wrong_pin: Policy::from_json(cold_json(&unrelated_pin).as_bytes()).expect("policy"),
+            c_cold: CPolicy::load_json(&cold_json(&pin)),
+            c_warm: CPolicy::load_json(&chain.policy_json(&pin, 1024, 256)),
+            c_wrong_pin: CPolicy::load_json(&cold_json(&unrelated_pin)),
             pem_policy: Policy::from_pem(self_signed.pem.as_bytes()).expect("PEM policy"),
             identical_leaf_cold: Policy::from_json(identical_leaf_json.as_bytes()).expect("policy"),
             c_pem_policy: CPolicy::load_pem(&self_signed.pem),
@@ -335,6 +377,30 @@ impl Fixture {
             self.c_pem_policy.verify(&self.self_signed, &self.host),
             PinResult::PIN_OK
         );
+        assert!(self
+            .new_chain_floors
+            .iter()
+            .chain(&self.new_leaf_floors)
+            .all(Floor::run));
+        // A new chain every call: nothing is found, the bound holds.
+        for _ in 0..2 {
+            for served in &self.new_chains {
+                let v = certpin::verify(&self.new_chain, served, HOST, None);
+                assert_eq!(v.result, PinResult::PIN_OK, "{}", v.message());
+                assert_eq!(self.c_new_chain.verify(served, &self.host), PinResult::PIN_OK);
+                assert_eq!(self.c_new_chain_uncached.verify(served, &self.host), PinResult::PIN_OK);
+            }
+        }
+        assert_eq!(self.new_chain.remembered_signatures(), NEW_CHAIN_SIGNATURE_CACHE);
+        // New leaves: only the intermediate's signature is remembered, the
+        // leaves' own never are.
+        for served in &self.new_leaves {
+            let v = certpin::verify(&self.new_leaf, served, HOST, None);
+            assert_eq!(v.result, PinResult::PIN_OK, "{}", v.message());
+            assert_eq!(v.flags & flags::CACHED, 0);
+            assert_eq!(self.c_new_leaf.verify(served, &self.host), PinResult::PIN_OK);
+        }
+        assert_eq!(self.new_leaf.remembered_signatures(), 1);
     }
 
     /// The timed cases, in table order.
@@ -342,6 +408,8 @@ impl Fixture {
         let id = |short: &str| format!("{}/{short}", self.chain.key_type.id());
         let served = self.chain.served.as_slice();
         let mut buf = vec![0u8; 4096];
+        let (mut next_chain, mut next_uncached, mut next_leaf) = (0, 0, 0);
+        let (mut next_floor, mut next_leaf_floor) = (0, 0);
         vec![
             Case::new(id("floor"), "floor: 2 signature checks + 2 SPKI SHA-256 (ring)", || {
                 black_box(self.floor.run());
@@ -363,7 +431,7 @@ impl Fixture {
             Case::new(id("openssl"), "OpenSSL 3: parse + X509_verify_cert + host", || {
                 black_box(self.openssl.run());
             }),
-            Case::new(id("verify-cold"), "certpin::verify, cold (cache_size 0)", || {
+            Case::new(id("verify-cold"), "certpin::verify, cold (both caches off)", || {
                 black_box(certpin::verify(&self.cold, black_box(served), HOST, None).result);
             }),
             Case::new(
@@ -376,6 +444,55 @@ impl Fixture {
             Case::new(id("c-verify-cold"), "pin_verify_chain (C ABI), cold", || {
                 black_box(self.c_cold.verify(black_box(served), &self.host));
             }),
+            Case::new(
+                id("floor-new-chains"),
+                "floor of the new chains (each in turn, as the rows below)",
+                move || {
+                    next_floor = (next_floor + 1) % NEW;
+                    black_box(self.new_chain_floors[next_floor].run());
+                },
+            ),
+            Case::new(
+                id("floor-new-leaves"),
+                "floor of the new leaves' chains (each in turn)",
+                move || {
+                    next_leaf_floor = (next_leaf_floor + 1) % NEW;
+                    black_box(self.new_leaf_floors[next_leaf_floor].run());
+                },
+            ),
+            Case::new(
+                id("c-new-chain-uncached"),
+                "pin_verify_chain (C ABI), new chain (new intermediate and leaf), signature cache off",
+                move || {
+                    next_uncached = (next_uncached + 1) % NEW;
+                    black_box(
+                        self.c_new_chain_uncached
+                            .verify(black_box(&self.new_chains[next_uncached]), &self.host),
+                    );
+                },
+            ),
+            Case::new(
+                id("c-new-chain"),
+                "pin_verify_chain (C ABI), new chain (new intermediate and leaf), signature cache on",
+                move || {
+                    next_chain = (next_chain + 1) % NEW;
+                    black_box(
+                        self.c_new_chain
+                            .verify(black_box(&self.new_chains[next_chain]), &self.host),
+                    );
+                },
+            ),
+            Case::new(
+                id("c-new-leaf"),
+                "pin_verify_chain (C ABI), new leaf under a known intermediate",
+                move || {
+                    next_leaf = (next_leaf + 1) % NEW;
+                    black_box(
+                        self.c_new_leaf
+                            .verify(black_box(&self.new_leaves[next_leaf]), &self.host),
+                    );
+                },
+            ),
             Case::new(id("verify-warm"), "certpin::verify, warm (cache hit)", || {
                 black_box(certpin::verify(&self.warm, black_box(served), HOST, None).result);
             }),
@@ -458,15 +575,48 @@ fn main() {
             .expect("case");
         medians[k * per_type + row]
     };
+
+    // The three answers real traffic gets, side by side.
+    let rows = [
+        ("/c-new-chain", "new chain (new intermediate and leaf)"),
+        ("/c-new-leaf", "new leaf under a known intermediate"),
+        ("/c-verify-warm", "cached chain (same chain again)"),
+    ];
+    println!("### New chain, new leaf, cached chain (C ABI)\n");
+    print!("| case |");
+    for f in &fixtures {
+        print!(" {} | × floor | × OpenSSL |", f.chain.key_type.label());
+    }
+    println!("\n|---|{}", "---:|".repeat(3 * fixtures.len()));
+    for (id, name) in rows {
+        print!("| {name} |");
+        for k in 0..fixtures.len() {
+            let (m, floor, openssl) = (at(id, k), at("/floor", k), at("/openssl", k));
+            print!(" {} | {:.3} | {:.4} |", timing::micros(m), m / floor, m / openssl);
+        }
+        println!();
+    }
+    println!();
     for (k, f) in fixtures.iter().enumerate() {
         let label = f.chain.key_type.label();
         let (floor, openssl) = (at("/floor", k), at("/openssl", k));
         let (cold, warm) = (at("/c-verify-cold", k), at("/c-verify-warm", k));
+        let (new_chain, new_leaf) = (at("/c-new-chain", k), at("/c-new-leaf", k));
+        let new_chain_uncached = at("/c-new-chain-uncached", k);
+        let (chains_floor, leaves_floor) = (at("/floor-new-chains", k), at("/floor-new-leaves", k));
         println!(
             "- {label}: C ABI cold = {:.3} × floor (goal ≤ 1.05), {:.3} × OpenSSL (goal ≤ 0.30); \
+             new chain = {:.3} × floor (goal ≤ 1.05), {:.3} × its own floor, {:.3} × the same without the signature cache; \
+             new leaf under a known intermediate = {:.3} × floor (goal ≤ 0.55), {:.3} × its own floor, {:.3} × new chain (goal ≤ 0.57); \
              warm = {} (goal ≤ 2 µs), {:.4} × OpenSSL (goal ≤ 0.01)",
             cold / floor,
             cold / openssl,
+            new_chain / floor,
+            new_chain / chains_floor,
+            new_chain / new_chain_uncached,
+            new_leaf / floor,
+            new_leaf / leaves_floor,
+            new_leaf / new_chain,
             timing::micros(warm),
             warm / openssl
         );

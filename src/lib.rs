@@ -38,6 +38,7 @@ mod profile;
 pub mod report;
 pub mod result;
 pub mod roots;
+mod signature_cache;
 pub mod update;
 mod verify;
 

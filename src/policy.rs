@@ -2,8 +2,8 @@
 //! PEM policy. Everything the format forbids is an error naming the rule, the
 //! key and the value: a typo must never silently switch pinning off.
 //!
-//! A loaded [`Policy`] is immutable (but for its verification cache) and can
-//! be shared across threads.
+//! A loaded [`Policy`] is immutable (but for its verification and signature
+//! caches) and can be shared across threads.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,6 +18,7 @@ use crate::json::Json;
 use crate::pin::Pin;
 use crate::profile::Profile;
 use crate::roots::{self, Anchor};
+use crate::signature_cache::SignatureCache;
 use crate::update::{TrustedKey, UpdateInfo};
 use crate::PinResult;
 
@@ -25,6 +26,12 @@ use crate::PinResult;
 pub const DEFAULT_CACHE_SIZE: usize = 1024;
 /// Largest `cache_size` accepted.
 pub const MAX_CACHE_SIZE: usize = 1 << 20;
+/// Default number of verified signatures on CA certificates a policy
+/// remembers: far more issuing CAs than one application meets, at most
+/// about 180 KiB with RSA-2048 keys (BENCHMARKS.md).
+pub const DEFAULT_SIGNATURE_CACHE_SIZE: usize = 256;
+/// Largest `signature_cache_size` accepted.
+pub const MAX_SIGNATURE_CACHE_SIZE: usize = 1 << 16;
 /// Largest policy text accepted (JSON or PEM).
 pub const MAX_POLICY_BYTES: usize = 64 << 20;
 
@@ -170,6 +177,7 @@ pub struct Policy {
     pub(crate) cache: Cache,
     /// The signed update it came from, if it did.
     pub(crate) update: Option<UpdateInfo>,
+    pub(crate) signatures: SignatureCache,
 }
 
 impl Policy {
@@ -237,6 +245,7 @@ impl Policy {
             unlisted_hosts: UnlistedHosts::Reject,
             cache: Cache::new(DEFAULT_CACHE_SIZE),
             update: None,
+            signatures: SignatureCache::new(DEFAULT_SIGNATURE_CACHE_SIZE),
         })
     }
 
@@ -283,7 +292,13 @@ impl Policy {
 
     fn from_document(doc: &Json, files: &mut AnchorFiles<'_>) -> Result<Self, PolicyError> {
         let top = Members::of(doc, "the policy")?;
-        top.only(&["version", "unlisted_hosts", "cache_size", "rules"])?;
+        top.only(&[
+            "version",
+            "unlisted_hosts",
+            "cache_size",
+            "signature_cache_size",
+            "rules",
+        ])?;
         match top.get("version") {
             Some(Json::Number(n)) if n.as_u64() == Some(1) => {}
             Some(v) => {
@@ -303,23 +318,12 @@ impl Policy {
                 )))
             }
         };
-        let cache_size = match top.get("cache_size") {
-            None => DEFAULT_CACHE_SIZE,
-            Some(Json::Number(n)) => match n.as_u64() {
-                Some(v) if v as usize <= MAX_CACHE_SIZE => v as usize,
-                _ => {
-                    return Err(PolicyError::invalid(format!(
-                        "\"cache_size\" is {n}; expected a whole number from 0 to {MAX_CACHE_SIZE}"
-                    )))
-                }
-            },
-            Some(v) => {
-                return Err(PolicyError::invalid(format!(
-                    "\"cache_size\" is {}; expected a number",
-                    v.kind()
-                )))
-            }
-        };
+        let cache_size = top.size("cache_size", DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE)?;
+        let signature_cache_size = top.size(
+            "signature_cache_size",
+            DEFAULT_SIGNATURE_CACHE_SIZE,
+            MAX_SIGNATURE_CACHE_SIZE,
+        )?;
         let rules_json = match top.get("rules") {
             Some(Json::Array(rules)) if !rules.is_empty() => rules,
             Some(Json::Array(_)) => return Err(PolicyError::invalid("\"rules\" is empty".into())),
@@ -357,6 +361,7 @@ impl Policy {
             unlisted_hosts,
             cache: Cache::new(cache_size),
             update: None,
+            signatures: SignatureCache::new(signature_cache_size),
         })
     }
 
@@ -378,6 +383,17 @@ impl Policy {
     /// How many accepted verifications the cache holds now.
     pub fn cached_verifications(&self) -> usize {
         self.cache.len()
+    }
+
+    /// How many verified signatures on CA certificates this policy remembers
+    /// (0: none).
+    pub fn signature_cache_size(&self) -> usize {
+        self.signatures.capacity()
+    }
+
+    /// How many verified signatures the signature cache holds now.
+    pub fn remembered_signatures(&self) -> usize {
+        self.signatures.len()
     }
 
     /// The rule that covers `host`, if any.
@@ -441,6 +457,23 @@ impl<'a> Members<'a> {
             Some(v) => Err(PolicyError::invalid(format!(
                 "{}: \"{key}\" is {v}; expected true or false",
                 self.context
+            ))),
+        }
+    }
+
+    /// A top-level size: a whole number from 0 to `max`.
+    fn size(&self, key: &str, default: usize, max: usize) -> Result<usize, PolicyError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Json::Number(n)) => match n.as_u64() {
+                Some(v) if v <= max as u64 => Ok(v as usize),
+                _ => Err(PolicyError::invalid(format!(
+                    "\"{key}\" is {n}; expected a whole number from 0 to {max}"
+                ))),
+            },
+            Some(v) => Err(PolicyError::invalid(format!(
+                "\"{key}\" is {}; expected a number",
+                v.kind()
             ))),
         }
     }

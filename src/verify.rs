@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::cache::{CacheEntry, CacheKey};
@@ -20,6 +20,7 @@ use crate::policy::{Policy, Rule, UnlistedHosts};
 use crate::profile::{Profile, Role};
 use crate::result::flags;
 use crate::roots::Anchor;
+use crate::signature_cache::SignatureCache;
 use crate::PinResult;
 
 /// The answer to one verification.
@@ -123,7 +124,7 @@ pub fn verify<'p>(policy: &'p Policy, der_chain: &[u8], host: &str, unix_time: O
         };
     }
 
-    match evaluate(rule, &certs, &host, now, key.is_some()) {
+    match evaluate(rule, &policy.signatures, &certs, &host, now, key.is_some()) {
         Ok(accepted) => {
             if let (Some(key), Some((from, until))) = (key, accepted.window) {
                 policy.cache.insert(
@@ -262,6 +263,7 @@ impl Rejection {
 
 fn evaluate(
     rule: &Rule,
+    signatures: &SignatureCache,
     certs: &[&[u8]],
     host: &Host,
     now: i64,
@@ -323,8 +325,16 @@ fn evaluate(
         Err(webpki::Error::UnknownIssuer)
     };
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now as u64));
+    let remembering = crate::crypto::Remembering::all(signatures, certs[0]);
+    let remembering: [&dyn SignatureVerificationAlgorithm; crate::crypto::SIGNATURE_ALGORITHMS.len()] =
+        std::array::from_fn(|i| &remembering[i] as &dyn SignatureVerificationAlgorithm);
+    let algorithms = if signatures.enabled() {
+        &remembering[..]
+    } else {
+        &crate::crypto::SIGNATURE_ALGORITHMS[..]
+    };
     let verified = leaf.verify_for_usage(
-        crate::crypto::SIGNATURE_ALGORITHMS,
+        algorithms,
         &rule.trust_anchors,
         &intermediates,
         time,

@@ -34,7 +34,7 @@ fn a_complete_policy_loads() {
     let ca = root("Company Root");
     let pin = ca.pin();
     let json = format!(
-        r#"{{"version": 1, "unlisted_hosts": "allow", "cache_size": 16, "rules": [
+        r#"{{"version": 1, "unlisted_hosts": "allow", "cache_size": 16, "signature_cache_size": 4, "rules": [
             {{"hosts": ["api.example.com", "*.example.com", "**.example.org"], "anchors": [{}],
               "system_roots": false, "pins": ["{pin}", "sha256//{b64}", "pin-sha256=\"{b64}\""],
               "pins_expire": "2099-06-30", "verify_hostname": true, "report_only": false,
@@ -47,6 +47,15 @@ fn a_complete_policy_loads() {
     assert_eq!(p.rules()[0].pins().len(), 1, "three spellings of one pin are one pin");
     assert_eq!(p.unlisted_hosts(), certpin::UnlistedHosts::Allow);
     assert_eq!(p.cache_size(), 16);
+    assert_eq!(p.signature_cache_size(), 4);
+    let defaults = Policy::from_json(rule_with(&ca, "").as_bytes()).unwrap();
+    assert_eq!(
+        (defaults.cache_size(), defaults.signature_cache_size()),
+        (
+            certpin::policy::DEFAULT_CACHE_SIZE,
+            certpin::policy::DEFAULT_SIGNATURE_CACHE_SIZE
+        )
+    );
     assert_eq!(p.rules()[0].report_uri(), Some("https://pins.example.com/report"));
 }
 
@@ -104,6 +113,12 @@ fn wrong_types_and_values() {
         &rule_with(&ca, "").replace("\"rules\"", "\"cache_size\": -1, \"rules\""),
         &["cache_size", "-1"],
     );
+    for bad in ["-1", "1.5", "65537", "\"8\"", "null"] {
+        assert_invalid(
+            &rule_with(&ca, "").replace("\"rules\"", &format!("\"signature_cache_size\": {bad}, \"rules\"")),
+            &["signature_cache_size"],
+        );
+    }
     assert_invalid(r#"{"version": 1, "rules": []}"#, &["rules", "empty"]);
     assert_invalid(r#"{"version": 1, "rules": {}}"#, &["rules"]);
     assert_invalid(r#"[1]"#, &["object"]);

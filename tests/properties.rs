@@ -273,6 +273,7 @@ fn key() -> impl Strategy<Value = String> {
         Just("pins_expire"),
         Just("unlisted_hosts"),
         Just("cache_size"),
+        Just("signature_cache_size"),
         Just("verify_hostname"),
         Just("report_only"),
         Just("report_uri"),

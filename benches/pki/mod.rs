@@ -8,7 +8,7 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, SerialNumber,
 };
 
 /// The host every leaf is issued for.
@@ -148,16 +148,66 @@ impl Chain {
         }
     }
 
+    /// Served chains of `n` new leaves for [`HOST`] under this chain's
+    /// intermediate, as the server sends them (leaf, intermediate). They
+    /// share one key: each is a certificate of its own all the same.
+    pub fn new_leaves(&self, n: usize) -> Vec<Vec<u8>> {
+        let key = self.key_type.new_key();
+        (0..n)
+            .map(|i| {
+                let leaf = Cert::issue(numbered(leaf_params(), i), Some(&self.intermediate), copy(&key));
+                [leaf.der.as_slice(), self.intermediate.der.as_slice()].concat()
+            })
+            .collect()
+    }
+
+    /// Served chains of `n` new intermediates under this chain's root, each
+    /// with a new leaf for [`HOST`], and the pin of the intermediates. They
+    /// share one key (and the leaves another), so that one pin covers them,
+    /// checked as the other policies check theirs.
+    pub fn new_intermediates(&self, n: usize) -> (String, Vec<Vec<u8>>) {
+        let (inter_key, leaf_key) = (self.key_type.new_key(), self.key_type.new_key());
+        let served: Vec<Cert> = (0..n)
+            .map(|i| {
+                let params = numbered(ca_params("certpin bench intermediate"), i);
+                Cert::issue(params, Some(&self.root), copy(&inter_key))
+            })
+            .collect();
+        let pin = served[0].pin();
+        let chains = served
+            .iter()
+            .enumerate()
+            .map(|(i, intermediate)| {
+                let leaf = Cert::issue(numbered(leaf_params(), i), Some(intermediate), copy(&leaf_key));
+                [leaf.der.as_slice(), intermediate.der.as_slice()].concat()
+            })
+            .collect();
+        (pin, chains)
+    }
+
     /// A one-rule policy for [`HOST`] trusting the root, pinning `pin`, with
-    /// a verification cache of `cache_size`.
-    pub fn policy_json(&self, pin: &str, cache_size: usize) -> String {
+    /// a verification cache of `cache_size` and a signature cache of
+    /// `signature_cache_size`.
+    pub fn policy_json(&self, pin: &str, cache_size: usize, signature_cache_size: usize) -> String {
         format!(
-            r#"{{"version": 1, "cache_size": {cache_size}, "rules": [{{"hosts": [{}], "anchors": [{}], "pins": [{}]}}]}}"#,
+            r#"{{"version": 1, "cache_size": {cache_size}, "signature_cache_size": {signature_cache_size}, "rules": [{{"hosts": [{}], "anchors": [{}], "pins": [{}]}}]}}"#,
             json_string(HOST),
             json_string(&self.root.pem),
             json_string(pin)
         )
     }
+}
+
+/// `params` with serial number `1000 + i`, so that certificates made from
+/// the same parameters and key still differ.
+fn numbered(mut params: CertificateParams, i: usize) -> CertificateParams {
+    params.serial_number = Some(SerialNumber::from(1000 + i as u64));
+    params
+}
+
+/// Another handle on the same key.
+fn copy(key: &KeyPair) -> KeyPair {
+    KeyPair::from_pem(&key.serialize_pem()).expect("rcgen reads its own key")
 }
 
 /// A self-signed server certificate for [`HOST`], as pinned by a PEM policy.

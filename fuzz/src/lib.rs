@@ -63,9 +63,9 @@ pub struct Pki {
     pub expired: Cert,
     /// Quick PEM policy: trust exactly `self_signed`.
     pub anchor_policy: Policy,
-    /// The JSON policy with CA, self-signed and report-only rules and a small cache.
+    /// The JSON policy with CA, self-signed and report-only rules and small caches.
     pub ca_policy: Policy,
-    /// The same JSON policy without a cache.
+    /// The same JSON policy without caches.
     pub ca_policy_uncached: Policy,
 }
 
@@ -147,9 +147,10 @@ fn js(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
-fn ca_policy_json(pki: &Pki, cache_size: usize) -> String {
+/// `size` is that of both caches, the verification cache and the signature cache.
+fn ca_policy_json(pki: &Pki, size: usize) -> String {
     format!(
-        r#"{{"version": 1, "cache_size": {cache_size}, "rules": [
+        r#"{{"version": 1, "cache_size": {size}, "signature_cache_size": {size}, "rules": [
   {{"hosts": ["a.example.com", "*.b.example.com", "127.0.0.1"], "anchors": [{}, {}], "pins": [{}]}},
   {{"hosts": ["localhost"], "anchors": [{}], "pins": [{}]}},
   {{"hosts": ["**.report.example"], "anchors": [{}], "pins": [{}], "report_only": true}}
