@@ -390,8 +390,16 @@ public:
 private:
     static void abort(QNetworkReply *reply)
     {
-        if (reply && !reply->isFinished())
-            reply->abort();
+        if (!reply || reply->isFinished())
+            return;
+        // QNetworkReply::abort() tells Qt's network thread to drop the
+        // request only after it has run the application's error and
+        // finished slots; a slot that disconnects the reply (as QML's
+        // XMLHttpRequest does) cuts that off, and the request goes out. So
+        // that thread is told first (Qt's HTTP reply has this signal; a
+        // reply without it has no network thread to tell).
+        QMetaObject::invokeMethod(reply, "abortHttpRequest", Qt::DirectConnection);
+        reply->abort();
     }
     static void abort(QSslSocket *socket)
     {

@@ -93,6 +93,8 @@ private Q_SLOTS:
     void heldHandshake();
     void refusalNamesItsResult_data();
     void refusalNamesItsResult();
+    void applicationDisconnectsTheReply_data();
+    void applicationDisconnectsTheReply();
 };
 
 void Refusals::impostorInSslErrors_data()
@@ -738,6 +740,45 @@ void Refusals::refusalNamesItsResult()
     QCOMPARE(reply->error(), QNetworkReply::ConnectionRefusedError);
     QVERIFY(!certpin::verdictOf(reply.get()).isValid());
     QVERIFY2(!reply->errorString().startsWith(QLatin1String("PIN_ERR")), qPrintable(reply->errorString()));
+}
+
+void Refusals::applicationDisconnectsTheReply_data()
+{
+    addProtocolRows();
+}
+
+/// An application slot that disconnects the reply when it fails (as QML's
+/// XMLHttpRequest does, in the error slot certpin's abort runs) must not
+/// undo the abort: Qt tells its network thread after those slots.
+void Refusals::applicationDisconnectsTheReply()
+{
+    QFETCH(bool, http2);
+    const demo::World &w = world();
+    auto rogue = serve(QStringLiteral("rogue"), w.misissued, http2);
+    auto company = serve(QStringLiteral("company"), w.companyServer, http2);
+    // Whether the request would have gone out is a race in Qt's network
+    // thread: 8 connections, each refused.
+    for (int i = 0; i < 8; ++i) {
+        QNetworkAccessManager manager;
+        Rejections rejections;
+        certpin::install(&manager, companyPolicy(), rejections.handler());
+        std::unique_ptr<QNetworkReply> toRogue(
+            manager.get(request(rogue->url(QStringLiteral("/secret/%1").arg(i)), http2)));
+        bool failed = false;
+        QObject::connect(toRogue.get(), &QNetworkReply::errorOccurred, toRogue.get(), [&failed, &toRogue] {
+            failed = true;
+            toRogue->disconnect();
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(failed, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(rogue->openConnections(), 0, 3000);
+        QVERIFY2(rejections.allOf(PIN_ERR_UNTRUSTED), qPrintable(rejections.describe()));
+    }
+    VERIFY_NOTHING_RECEIVED(*rogue);
+
+    QNetworkAccessManager manager;
+    certpin::install(&manager, companyPolicy());
+    const Outcome o = demo::fetch(manager, request(company->url(QStringLiteral("/")), http2));
+    QVERIFY2(o.succeeded() && o.body == company->body(), qPrintable(describe(o)));
 }
 
 QTEST_GUILESS_MAIN(Refusals)
