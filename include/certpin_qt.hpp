@@ -444,7 +444,7 @@ inline Verdict synchronousRefused()
 }
 
 /// The name a held handshake verifies in place of the real one (see
-/// ManagerGuard::hold): under the reserved top-level domain `.invalid`, with
+/// certpin::NetworkAccessManager): under the reserved top-level domain `.invalid`, with
 /// 128 random bits, so no certificate can list it and Qt always reports a
 /// host-name error, which stops the handshake until certpin has judged it.
 inline const QString &heldName()
@@ -502,6 +502,13 @@ template <typename Guard> Guard *guardOf(const QObject *owner)
         }
     }
     return nullptr;
+}
+
+/// The guard of type `Guard` on `owner`, made if there is none yet.
+template <typename Guard, typename Owner> Guard *guardFor(Owner *owner)
+{
+    Guard *guard = guardOf<Guard>(owner);
+    return guard ? guard : new Guard(owner);
 }
 
 /// The dynamic property holding the verdict that refused an object: a
@@ -725,23 +732,17 @@ private:
         if (reply->property(kExplained).toBool())
             return;
         reply->setProperty(kExplained, true);
-        auto once = std::make_shared<QMetaObject::Connection>();
-        const QPointer<QNetworkReply> guarded(reply);
-        *once = QObject::connect(
-            reply, &QNetworkReply::errorOccurred, this,
-            [this, guarded, verdict, once](QNetworkReply::NetworkError error) {
-                QObject::disconnect(*once);
-                // Only the gate's refusal: a reply whose quarantine ended
-                // before it started fails, if it fails, for its own reasons.
-                if (!guarded || error != QNetworkReply::ProxyNotFoundError)
-                    return;
-                ReplyErrorText::set(guarded.data(), verdict.message);
-                recordVerdict(guarded.data(), verdict);
-                const RejectHandler onReject = m_onReject;
-                if (onReject)
-                    onReject(guarded.data(), verdict);
-            },
-            Qt::DirectConnection);
+        onFirstError(reply, [this, verdict](QNetworkReply *failed, QNetworkReply::NetworkError error) {
+            // Only the gate's refusal: a reply whose quarantine ended
+            // before it started fails, if it fails, for its own reasons.
+            if (error != QNetworkReply::ProxyNotFoundError)
+                return;
+            ReplyErrorText::set(failed, verdict.message);
+            recordVerdict(failed, verdict);
+            const RejectHandler onReject = m_onReject;
+            if (onReject)
+                onReject(failed, verdict);
+        });
     }
 
     /// The reply is about to fail (Qt's "Operation canceled" for an abort,
@@ -749,15 +750,24 @@ private:
     /// becomes certpin's message, before `finished`.
     void explainFailure(QNetworkReply *reply, const Verdict &verdict)
     {
+        const QString message = verdict.message;
+        onFirstError(reply, [message](QNetworkReply *failed, QNetworkReply::NetworkError) {
+            ReplyErrorText::set(failed, message);
+        });
+    }
+
+    /// Runs `then` once, for the first error `reply` reports (in the slot,
+    /// before `finished`).
+    void onFirstError(QNetworkReply *reply, std::function<void(QNetworkReply *, QNetworkReply::NetworkError)> then)
+    {
         auto once = std::make_shared<QMetaObject::Connection>();
         const QPointer<QNetworkReply> guarded(reply);
-        const QString message = verdict.message;
         *once = QObject::connect(
             reply, &QNetworkReply::errorOccurred, this,
-            [guarded, message, once](QNetworkReply::NetworkError) {
+            [guarded, once, then](QNetworkReply::NetworkError error) {
                 QObject::disconnect(*once);
                 if (guarded)
-                    ReplyErrorText::set(guarded.data(), message);
+                    then(guarded.data(), error);
             },
             Qt::DirectConnection);
     }
@@ -1006,6 +1016,10 @@ public:
         setPolicy(policy, std::move(kept));
     }
 
+    /// Another object the refusal is recorded on (the QWebSocket that owns
+    /// the socket).
+    void alsoRefuses(QObject *owner) { m_alsoRefused = owner; }
+
 private:
     /// The chain checked for the name the socket verifies in this handshake:
     /// the one it was given to verify, else the one it connected to. A
@@ -1042,12 +1056,6 @@ private:
             onReject(verdict);
     }
 
-public:
-    /// Another object the refusal is recorded on (the QWebSocket that owns
-    /// the socket).
-    void alsoRefuses(QObject *owner) { m_alsoRefused = owner; }
-
-private:
     QSslSocket *m_socket;
     Policy m_policy;
     RejectHandler m_onReject;
@@ -1180,22 +1188,14 @@ inline Policy Policy::adopt(pin_result result, pin_policy *loaded, QString *erro
 inline void install(QNetworkAccessManager *manager, const Policy &policy,
                     std::function<void(QNetworkReply *, const Verdict &)> onReject)
 {
-    if (!manager)
-        return;
-    detail::ManagerGuard *guard = detail::guardOf<detail::ManagerGuard>(manager);
-    if (!guard)
-        guard = new detail::ManagerGuard(manager);
-    guard->setPolicy(policy, std::move(onReject));
+    if (manager)
+        detail::guardFor<detail::ManagerGuard>(manager)->setPolicy(policy, std::move(onReject));
 }
 
 inline void install(QSslSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject)
 {
-    if (!socket)
-        return;
-    detail::SocketGuard *guard = detail::guardOf<detail::SocketGuard>(socket);
-    if (!guard)
-        guard = new detail::SocketGuard(socket);
-    guard->setPolicy(policy, std::move(onReject));
+    if (socket)
+        detail::guardFor<detail::SocketGuard>(socket)->setPolicy(policy, std::move(onReject));
 }
 
 inline void install(QSslSocket *socket, const Policy &policy, const QString &host,

@@ -112,20 +112,17 @@ inline bool install(QQmlEngine *engine, const Policy &policy,
 {
     if (!engine)
         return false;
-    detail::QmlGuard *guard = detail::guardOf<detail::QmlGuard>(engine);
-    if (!guard) {
-        if (engine->networkAccessManagerFactory()) {
-            qWarning("certpin: the QQmlEngine has a QQmlNetworkAccessManagerFactory of its own; it is left as it "
-                     "is and the engine's fetches are NOT pinned. Pin the managers that factory makes "
-                     "(certpin::NetworkAccessManager, or certpin::install on each) instead.");
-            return false;
-        }
-        guard = new detail::QmlGuard(engine);
-        guard->factory()->setPolicy(policy, onReject);
-        engine->setNetworkAccessManagerFactory(guard->factory());
-    } else {
-        guard->factory()->setPolicy(policy, onReject);
+    const bool first = !detail::guardOf<detail::QmlGuard>(engine);
+    if (first && engine->networkAccessManagerFactory()) {
+        qWarning("certpin: the QQmlEngine has a QQmlNetworkAccessManagerFactory of its own; it is left as it "
+                 "is and the engine's fetches are NOT pinned. Pin the managers that factory makes "
+                 "(certpin::NetworkAccessManager, or certpin::install on each) instead.");
+        return false;
     }
+    detail::QmlGuard *guard = detail::guardFor<detail::QmlGuard>(engine);
+    guard->factory()->setPolicy(policy, onReject);
+    if (first)
+        engine->setNetworkAccessManagerFactory(guard->factory());
     // Made by the factory now, unless the engine made it before: then it is
     // pinned as a manager made elsewhere.
     QNetworkAccessManager *own = engine->networkAccessManager();

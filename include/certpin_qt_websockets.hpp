@@ -92,12 +92,8 @@ private:
 
 inline void install(QWebSocket *socket, const Policy &policy, std::function<void(const Verdict &)> onReject)
 {
-    if (!socket)
-        return;
-    detail::WebSocketGuard *guard = detail::guardOf<detail::WebSocketGuard>(socket);
-    if (!guard)
-        guard = new detail::WebSocketGuard(socket);
-    guard->setPolicy(policy, std::move(onReject));
+    if (socket)
+        detail::guardFor<detail::WebSocketGuard>(socket)->setPolicy(policy, std::move(onReject));
 }
 
 } // namespace certpin
