@@ -54,10 +54,8 @@ fn assert_typed(result: PinResult) {
     assert_eq!(PinResult::from_code(result as i64), Some(result));
 }
 
-/// Bytes that look like DER now and then: raw bytes, or a valid chain with
-/// a stretch overwritten, cut, or repeated.
-fn chain_like() -> impl Strategy<Value = Vec<u8>> {
-    let valid = fixture().served.clone();
+/// Raw bytes, or `valid` with a stretch overwritten or cut, in equal parts.
+fn damaged(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     let len = valid.len();
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..512),
@@ -73,11 +71,17 @@ fn chain_like() -> impl Strategy<Value = Vec<u8>> {
                 v
             }
         }),
-        (0..len).prop_map({
-            let valid = valid.clone();
-            move |cut| valid[..cut].to_vec()
-        }),
-        (1..4usize).prop_map(move |n| valid.repeat(n)),
+        (0..len).prop_map(move |cut| valid[..cut].to_vec()),
+    ]
+}
+
+/// Bytes that look like DER now and then: raw bytes, or a valid chain with
+/// a stretch overwritten, cut, or repeated.
+fn chain_like() -> impl Strategy<Value = Vec<u8>> {
+    let valid = fixture().served.clone();
+    prop_oneof![
+        3 => damaged(valid.clone()),
+        1 => (1..4usize).prop_map(move |n| valid.repeat(n)),
     ]
 }
 
@@ -206,30 +210,13 @@ proptest! {
     }
 }
 
-/// JSON documents built from the policy format's own keys and values, and
-/// raw bytes now and then.
 /// Raw bytes, or the fixture's update with a stretch overwritten or cut.
 fn update_like() -> impl Strategy<Value = Vec<u8>> {
-    let valid = fixture().update.clone();
-    let len = valid.len();
-    prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..512),
-        (0..len, proptest::collection::vec(any::<u8>(), 1..16)).prop_map({
-            let valid = valid.clone();
-            move |(at, bytes)| {
-                let mut v = valid.clone();
-                for (i, b) in bytes.into_iter().enumerate() {
-                    if let Some(slot) = v.get_mut(at + i) {
-                        *slot = b;
-                    }
-                }
-                v
-            }
-        }),
-        (0..len).prop_map(move |cut| valid[..cut].to_vec()),
-    ]
+    damaged(fixture().update.clone())
 }
 
+/// JSON documents built from the policy format's own keys and values, and
+/// raw bytes now and then.
 fn json_like() -> impl Strategy<Value = Vec<u8>> {
     let ca = fixture().ca.pem.clone();
     let scalar = prop_oneof![
