@@ -97,6 +97,32 @@ impl Cache {
     }
 }
 
+/// The inclusive span in which every certificate of the path is valid,
+/// narrowed so that the enforcement of the pins does not change inside it:
+/// `pins_last_enforced` is the last instant a rule enforces its pins, if
+/// they expire.
+pub(crate) fn validity_window(
+    certs: impl Iterator<Item = Vec<u8>>,
+    pins_last_enforced: Option<i64>,
+    now: i64,
+) -> Option<(i64, i64)> {
+    use x509_parser::prelude::*;
+    let (mut from, mut until) = (i64::MIN, i64::MAX);
+    for der in certs {
+        let (_, cert) = X509Certificate::from_der(&der).ok()?;
+        from = from.max(cert.validity().not_before.timestamp());
+        until = until.min(cert.validity().not_after.timestamp());
+    }
+    if let Some(last) = pins_last_enforced {
+        if now <= last {
+            until = until.min(last);
+        } else {
+            from = from.max(last + 1);
+        }
+    }
+    (from <= now && now <= until).then_some((from, until))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

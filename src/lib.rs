@@ -20,26 +20,35 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod anchor;
+// The pipeline, each module using only those above it: a served chain is
+// split, the host's rule found, the leaf's key checked, then the leaf is
+// either a pinned certificate (anchored_leaf) or gets a validated path
+// (path: webpki, anchor constraints, profile, pins), then the host name;
+// verify puts it together into a verdict and remembers acceptances (cache).
+mod anchor_constraints;
+mod anchored_leaf;
 mod cache;
 pub mod chain;
 #[cfg(feature = "cli")]
 pub mod cli;
-mod crypto;
-mod direct;
+pub mod describe;
+mod explain;
 pub mod ffi;
 pub mod host;
 mod json;
-mod key;
-pub mod message;
+mod key_strength;
+mod outcome;
+mod path;
 pub mod pin;
 pub mod policy;
 mod profile;
 pub mod report;
 pub mod result;
 pub mod roots;
+mod signature_algorithms;
 mod signature_cache;
 pub mod update;
+mod update_keys;
 mod verify;
 
 pub use host::{Host, HostPattern};

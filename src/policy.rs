@@ -19,7 +19,7 @@ use crate::pin::Pin;
 use crate::profile::Profile;
 use crate::roots::{self, Anchor};
 use crate::signature_cache::SignatureCache;
-use crate::update::{TrustedKey, UpdateInfo};
+use crate::update_keys::UpdateInfo;
 use crate::PinResult;
 
 /// Default number of accepted verifications a policy remembers.
@@ -142,6 +142,14 @@ impl Rule {
     pub fn pins_enforced_at(&self, unix_time: i64) -> bool {
         !self.pins.is_empty() && self.pins_expire.as_ref().is_none_or(|e| unix_time <= e.last_enforced)
     }
+    /// The last second at which expiring pins are enforced; `None` when the
+    /// pins never expire or there are none (nothing changes with time).
+    pub(crate) fn pins_last_enforced(&self) -> Option<i64> {
+        self.pins_expire
+            .as_ref()
+            .filter(|_| !self.pins.is_empty())
+            .map(|e| e.last_enforced)
+    }
     /// Whether the host name is checked against the leaf.
     pub fn verify_hostname(&self) -> bool {
         self.verify_hostname
@@ -247,23 +255,6 @@ impl Policy {
             update: None,
             signatures: SignatureCache::new(DEFAULT_SIGNATURE_CACHE_SIZE),
         })
-    }
-
-    /// Loads a signed policy update (see [`crate::update`]): accepted only
-    /// when a key of `trusted_keys` signed it, its sequence is above
-    /// `min_sequence` and it has not expired at `unix_time` (`None`: now).
-    /// The policy's [`Policy::update`] then gives the sequence and expiry.
-    ///
-    /// Errors: `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`,
-    /// `PIN_ERR_UPDATE_EXPIRED`, and `PIN_ERR_POLICY_*` for an update or a
-    /// policy inside it that is malformed.
-    pub fn from_update(
-        update: &[u8],
-        trusted_keys: &[TrustedKey],
-        min_sequence: u64,
-        unix_time: Option<i64>,
-    ) -> Result<Self, PolicyError> {
-        crate::update::load(update, trusted_keys, min_sequence, unix_time)
     }
 
     /// The signed update this policy was loaded from: its sequence, expiry

@@ -187,7 +187,7 @@ pub(crate) fn web_problem(cert: &X509Certificate<'_>, role: Role) -> Option<Stri
         }
     }
     if is_ca_role {
-        if let Some(bits) = crate::key::rsa_bits(cert.public_key()).filter(|b| b % 8 != 0) {
+        if let Some(bits) = crate::key_strength::rsa_bits(cert.public_key()).filter(|b| b % 8 != 0) {
             return Some(format!(
                 "has an RSA key of {bits} bits, not a whole number of bytes (CABF BR 6.1.5)"
             ));

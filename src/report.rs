@@ -8,8 +8,8 @@
 use data_encoding::BASE64;
 use serde::Serialize;
 
+use crate::describe;
 use crate::host::{Host, HostIndex, HostPattern};
-use crate::message;
 use crate::verify::{Verdict, Violation};
 
 /// One violation report: the RFC 7469 section 3 members, plus certpin's own
@@ -56,10 +56,10 @@ impl Report {
             Some(HostPattern::Exact(_)) | None => (violation.host.clone(), false),
         };
         Self {
-            date_time: message::utc(violation.unix_time),
+            date_time: describe::utc(violation.unix_time),
             hostname: violation.host.clone(),
             port,
-            effective_expiration_date: rule.pins_expire().map(|e| message::utc(e.last_enforced)),
+            effective_expiration_date: rule.pins_expire().map(|e| describe::utc(e.last_enforced)),
             include_subdomains,
             noted_hostname,
             served_certificate_chain: violation.served.iter().map(|der| pem(der)).collect(),

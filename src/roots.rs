@@ -20,7 +20,7 @@ pub struct Anchor {
     /// The pin of its public key.
     pub pin: Pin,
     /// What its certificate says about the paths it may end.
-    pub(crate) constraints: crate::anchor::Constraints,
+    pub(crate) constraints: crate::anchor_constraints::Constraints,
 }
 
 impl Anchor {
@@ -29,7 +29,7 @@ impl Anchor {
     pub fn from_der(der: CertificateDer<'static>) -> Result<Self, webpki::Error> {
         let trust_anchor = anchor_from_trusted_cert(&der)?.to_owned();
         let pin = Pin::of_spki_contents(&trust_anchor.subject_public_key_info);
-        let constraints = crate::anchor::Constraints::of(&der);
+        let constraints = crate::anchor_constraints::Constraints::of(&der);
         Ok(Self {
             der,
             trust_anchor,

@@ -14,15 +14,13 @@
 //! not have expired, its anchors are inline (the signature covers nothing
 //! else), and an unknown key anywhere is an error, as in every certpin file.
 
-use std::fmt;
-use std::str::FromStr;
-
 use data_encoding::BASE64;
-use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
+use ring::signature::{UnparsedPublicKey, ED25519};
 use time::format_description::well_known::Rfc3339;
 
 use crate::json::Json;
 use crate::policy::{Members, PolicyError};
+pub use crate::update_keys::{SigningKey, TrustedKey, UpdateInfo, KEY_PREFIX};
 use crate::{PinResult, Policy};
 
 /// Largest update file accepted. Its payload, base64 in the file, is then
@@ -36,119 +34,22 @@ pub const MAX_TRUSTED_KEYS: usize = 64;
 /// Largest policy text [`payload`] embeds: what stays of [`MAX_UPDATE_BYTES`]
 /// once it is base64 and the envelope and signatures are around it.
 pub const MAX_PAYLOAD_POLICY_BYTES: usize = MAX_UPDATE_BYTES / 4 * 3 - 4096;
-/// How a public key is written: `ed25519/` and the base64 of its 32 bytes.
-pub const KEY_PREFIX: &str = "ed25519/";
-
-/// An Ed25519 public key trusted to sign policy updates, written
-/// `ed25519/<base64 of the 32-byte key>`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TrustedKey([u8; 32]);
-
-impl TrustedKey {
-    /// The key with these 32 bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The key's 32 bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Parses `ed25519/<base64>` (standard base64 with padding, 32 bytes).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let Some(b64) = text.strip_prefix(KEY_PREFIX) else {
-            return Err(format!(
-                "{text:?} is not a public key: expected \"{KEY_PREFIX}\" and the base64 of 32 bytes"
-            ));
-        };
-        let bytes = BASE64
-            .decode(b64.as_bytes())
-            .map_err(|e| format!("{text:?}: the key is not base64 ({e})"))?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| format!("{text:?}: the key is {} bytes; an Ed25519 key is 32", b.len()))?;
-        Ok(Self(bytes))
-    }
-}
-
-impl fmt::Display for TrustedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{KEY_PREFIX}{}", BASE64.encode(&self.0))
-    }
-}
-
-impl fmt::Debug for TrustedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TrustedKey({self})")
-    }
-}
-
-impl FromStr for TrustedKey {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        Self::parse(text)
-    }
-}
-
-/// What a policy loaded from a signed update knows about that update
-/// ([`Policy::update`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpdateInfo {
-    /// The update's sequence: store it, and pass it as `min_sequence` next
-    /// time, so that no older update is ever accepted again.
-    pub sequence: u64,
-    /// The instant (Unix seconds) from which the update is expired. An
-    /// application must stop using the policy then and fall back to its
-    /// built-in one: this is the update's dead-man switch.
-    pub expires: i64,
-    /// `expires` as the payload wrote it (RFC 3339).
-    pub expires_text: String,
-    /// The trusted keys whose signatures verified, in file order.
-    pub signed_by: Vec<TrustedKey>,
-}
-
-/// An Ed25519 private key that signs policy updates. Keep it offline; only
-/// its public half ([`SigningKey::public_key`]) goes into applications.
-pub struct SigningKey {
-    pair: Ed25519KeyPair,
-}
-
-impl SigningKey {
-    /// A new key from the operating system's random generator, as PKCS#8 v2
-    /// DER (private and public key). Store it, then load it with
-    /// [`SigningKey::from_pkcs8`].
-    pub fn generate_pkcs8() -> Result<Vec<u8>, String> {
-        Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-            .map(|doc| doc.as_ref().to_vec())
-            .map_err(|_| "the system's random generator failed".to_string())
-    }
-
-    /// Loads a PKCS#8 Ed25519 private key, v2 (as [`SigningKey::generate_pkcs8`]
-    /// makes it; the public key inside must match) or v1 (as
-    /// `openssl genpkey -algorithm ed25519` makes it), DER.
-    pub fn from_pkcs8(der: &[u8]) -> Result<Self, String> {
-        Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map(|pair| Self { pair })
-            .map_err(|e| format!("not a PKCS#8 Ed25519 private key ({e})"))
-    }
-
-    /// The public key, as applications trust it.
-    pub fn public_key(&self) -> TrustedKey {
-        let bytes: [u8; 32] = self
-            .pair
-            .public_key()
-            .as_ref()
-            .try_into()
-            .expect("an Ed25519 public key is 32 bytes");
-        TrustedKey(bytes)
-    }
-}
-
-impl fmt::Debug for SigningKey {
-    // Never the private key, not even in a debug print.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey(public {})", self.public_key())
+impl Policy {
+    /// Loads a signed policy update (see [the module](self)): accepted only
+    /// when a key of `trusted_keys` signed it, its sequence is above
+    /// `min_sequence` and it has not expired at `unix_time` (`None`: now).
+    /// The policy's [`Policy::update`] then gives the sequence and expiry.
+    ///
+    /// Errors: `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`,
+    /// `PIN_ERR_UPDATE_EXPIRED`, and `PIN_ERR_POLICY_*` for an update or a
+    /// policy inside it that is malformed.
+    pub fn from_update(
+        update: &[u8],
+        trusted_keys: &[TrustedKey],
+        min_sequence: u64,
+        unix_time: Option<i64>,
+    ) -> Result<Self, PolicyError> {
+        load(update, trusted_keys, min_sequence, unix_time)
     }
 }
 
@@ -190,7 +91,7 @@ pub fn sign(payload: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
             format!(
                 "{{\"key\": \"{}\", \"sig\": \"{}\"}}",
                 k.public_key(),
-                BASE64.encode(k.pair.sign(payload).as_ref())
+                BASE64.encode(k.sign(payload).as_ref())
             )
         })
         .collect();

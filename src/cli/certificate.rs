@@ -11,12 +11,12 @@ use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 
 use super::clock;
-use crate::message;
+use crate::describe;
 use crate::pin::Pin;
 
 /// The subject of a certificate as text, as certpin's messages write it.
 pub(crate) fn subject(der: &[u8]) -> String {
-    message::subject(der)
+    describe::subject(der)
 }
 
 /// Appends the description of one DER certificate, indented by two spaces.
@@ -40,8 +40,8 @@ pub(crate) fn describe(out: &mut String, der: &[u8], now: i64) {
     };
     let _ = writeln!(out, "  Subject:     {}", subject(der));
     let _ = writeln!(out, "  Issuer:      {}", name_or_empty(&cert.issuer().to_string()));
-    let _ = writeln!(out, "  Not before:  {}", message::utc(not_before));
-    let _ = writeln!(out, "  Not after:   {} ({status})", message::utc(not_after));
+    let _ = writeln!(out, "  Not before:  {}", describe::utc(not_before));
+    let _ = writeln!(out, "  Not after:   {} ({status})", describe::utc(not_after));
     let _ = writeln!(out, "  SANs:        {}", alt_names(&cert));
     let _ = writeln!(out, "  Key:         {}", key(cert.public_key()));
     let _ = writeln!(out, "  Signature:   {}", oid_name(&cert.signature_algorithm.algorithm));

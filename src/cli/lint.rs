@@ -204,7 +204,7 @@ fn findings(policy: &Policy, now: i64) -> Vec<Finding> {
                     format!(
                         "{who} expired {} ago, at {}",
                         clock::days(now - not_after),
-                        crate::message::utc(not_after)
+                        crate::describe::utc(not_after)
                     ),
                 );
             } else if not_after - now <= SOON {
@@ -214,7 +214,7 @@ fn findings(policy: &Policy, now: i64) -> Vec<Finding> {
                     format!(
                         "{who} expires in {}, at {}",
                         clock::days(not_after - now),
-                        crate::message::utc(not_after)
+                        crate::describe::utc(not_after)
                     ),
                 );
             }

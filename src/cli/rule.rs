@@ -45,7 +45,7 @@ pub(crate) fn suggest(host: &Host, chain: &[Vec<u8>], now: i64) -> Suggestion {
                 "note: the chain does not lead to a root of the system trust store, so the rule anchors the \
                  last certificate the server sent ({}); compare its pin with one obtained from the server's \
                  operator before relying on it",
-                crate::message::describe(&top)
+                crate::describe::describe(&top)
             ));
             (anchor, path)
         }
@@ -90,7 +90,7 @@ fn pins_of(path: &[Vec<u8>], served: &[Vec<u8>]) -> Vec<Pin> {
         if !served.contains(der) || (n > 0 && self_signed) {
             continue;
         }
-        if let Some(pin) = crate::message::spki_pin(der) {
+        if let Some(pin) = crate::describe::spki_pin(der) {
             if !pins.contains(&pin) {
                 pins.push(pin);
             }

@@ -7,14 +7,13 @@
 use webpki::EndEntityCert;
 use x509_parser::prelude::*;
 
+use crate::cache::validity_window;
 use crate::host::Host;
+use crate::outcome::{map_error, Accepted, Rejection};
 use crate::pin::Pin;
 use crate::policy::Rule;
 use crate::result::flags;
-use crate::verify::{map_error, Rejection};
 use crate::PinResult;
-
-use crate::verify::validity_window;
 
 pub(crate) fn evaluate(
     rule: &Rule,
@@ -24,7 +23,7 @@ pub(crate) fn evaluate(
     host: &Host,
     now: i64,
     pins_enforced: bool,
-) -> Result<crate::verify::Accepted, Box<Rejection>> {
+) -> Result<Accepted, Box<Rejection>> {
     let reject = |result: PinResult, reason: String| Err(Rejection::new(result, reason));
     let (_, cert) = match X509Certificate::from_der(der) {
         Ok(parsed) => parsed,
@@ -56,7 +55,7 @@ pub(crate) fn evaluate(
         );
     }
     for ext in cert.extensions() {
-        if ext.critical && !crate::anchor::known_critical(&ext.oid) {
+        if ext.critical && !crate::anchor_constraints::known_critical(&ext.oid) {
             return reject(
                 PinResult::PIN_ERR_REJECTED_OTHER,
                 format!("the certificate has an unknown critical extension {}", ext.oid),
@@ -93,8 +92,8 @@ pub(crate) fn evaluate(
         r.validated = vec![der.to_vec()];
         return Err(r);
     }
-    let window = validity_window(std::iter::once(der.to_vec()), rule, now);
-    Ok(crate::verify::Accepted {
+    let window = validity_window(std::iter::once(der.to_vec()), rule.pins_last_enforced(), now);
+    Ok(Accepted {
         flags: verdict_flags,
         window,
     })

@@ -10,7 +10,7 @@
 
 use x509_parser::prelude::*;
 
-use crate::message;
+use crate::describe;
 use crate::PinResult;
 
 /// Extensions whose meaning certpin (through webpki) knows, so they may be
@@ -115,8 +115,8 @@ impl Constraints {
                 PinResult::PIN_ERR_NOT_YET_VALID,
                 format!(
                     "the anchor \"{name}\" is valid only from {} (checked at {})",
-                    message::utc(self.not_before),
-                    message::utc(now)
+                    describe::utc(self.not_before),
+                    describe::utc(now)
                 ),
             ));
         }
@@ -125,8 +125,8 @@ impl Constraints {
                 PinResult::PIN_ERR_EXPIRED,
                 format!(
                     "the anchor \"{name}\" expired at {} (checked at {})",
-                    message::utc(self.not_after),
-                    message::utc(now)
+                    describe::utc(self.not_after),
+                    describe::utc(now)
                 ),
             ));
         }
