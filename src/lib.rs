@@ -35,7 +35,6 @@ pub mod describe;
 mod explain;
 pub mod ffi;
 pub mod host;
-mod json;
 mod key_strength;
 mod outcome;
 mod path;

@@ -11,10 +11,12 @@ use std::path::Path;
 
 use pki_types::pem::PemObject;
 use pki_types::{CertificateDer, TrustAnchor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::cache::Cache;
 use crate::host::{HostIndex, HostPattern};
-use crate::json::Json;
 use crate::pin::Pin;
 use crate::profile::Profile;
 use crate::roots::{self, Anchor};
@@ -270,67 +272,81 @@ impl Policy {
                 json.len()
             )));
         }
-        let doc = Json::parse(json).map_err(|e| PolicyError::syntax(format!("the policy is not valid JSON: {e}")))?;
-        Self::from_document(&doc, files)
+        Self::from_document(json, json, Some("the policy"), files)
     }
 
-    /// The policy of a signed update, already parsed: anchors inline only.
-    pub(crate) fn from_update_document(doc: &Json, update: UpdateInfo) -> Result<Self, PolicyError> {
-        let mut policy = Self::from_document(doc, &mut AnchorFiles::InlineOnly)?;
+    /// The policy of a signed update: `policy` is its text inside the
+    /// payload `payload`; anchors inline only.
+    pub(crate) fn from_update_document(
+        payload: &[u8],
+        policy: &RawValue,
+        update: UpdateInfo,
+    ) -> Result<Self, PolicyError> {
+        let mut policy = Self::from_document(payload, policy.get().as_bytes(), None, &mut AnchorFiles::InlineOnly)?;
         policy.update = Some(update);
         Ok(policy)
     }
 
-    fn from_document(doc: &Json, files: &mut AnchorFiles<'_>) -> Result<Self, PolicyError> {
-        let top = Members::of(doc, "the policy")?;
-        top.only(&[
-            "version",
-            "unlisted_hosts",
-            "cache_size",
-            "signature_cache_size",
-            "rules",
-        ])?;
-        match top.get("version") {
-            Some(Json::Number(n)) if n.as_u64() == Some(1) => {}
+    /// `text` is the policy, a part of `whole` (for line and column);
+    /// `context` names it in messages, if the caller does not.
+    fn from_document(
+        whole: &[u8],
+        text: &[u8],
+        context: Option<&str>,
+        files: &mut AnchorFiles<'_>,
+    ) -> Result<Self, PolicyError> {
+        if !std::ptr::eq(whole, text) {
+            // A part of a document (a signed update's policy): valid JSON.
+            an_object(text, "the policy")?;
+        }
+        let top: PolicyDocument<'_> =
+            serde_json::from_slice(text).map_err(|e| json_error(&e, "the policy", context, whole, text))?;
+        an_object(text, "the policy")?;
+        match &top.version {
+            Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
             Some(v) => {
                 return Err(PolicyError::invalid(format!(
-                    "\"version\" is {v}; this certpin reads version 1"
+                    "\"version\" is {}; this certpin reads version 1",
+                    shown(v)
                 )))
             }
             None => return Err(PolicyError::invalid("\"version\": 1 is missing".into())),
         }
-        let unlisted_hosts = match top.get("unlisted_hosts") {
+        let unlisted_hosts = match &top.unlisted_hosts {
             None => UnlistedHosts::Reject,
-            Some(Json::String(s)) if s == "reject" => UnlistedHosts::Reject,
-            Some(Json::String(s)) if s == "allow" => UnlistedHosts::Allow,
+            Some(Value::String(s)) if s == "reject" => UnlistedHosts::Reject,
+            Some(Value::String(s)) if s == "allow" => UnlistedHosts::Allow,
             Some(v) => {
                 return Err(PolicyError::invalid(format!(
-                    "\"unlisted_hosts\" is {v}; expected \"reject\" or \"allow\""
+                    "\"unlisted_hosts\" is {}; expected \"reject\" or \"allow\"",
+                    shown(v)
                 )))
             }
         };
-        let cache_size = top.size("cache_size", DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE)?;
-        let signature_cache_size = top.size(
+        let cache_size = size(
+            top.cache_size.as_ref(),
+            "cache_size",
+            DEFAULT_CACHE_SIZE,
+            MAX_CACHE_SIZE,
+        )?;
+        let signature_cache_size = size(
+            top.signature_cache_size.as_ref(),
             "signature_cache_size",
             DEFAULT_SIGNATURE_CACHE_SIZE,
             MAX_SIGNATURE_CACHE_SIZE,
         )?;
-        let rules_json = match top.get("rules") {
-            Some(Json::Array(rules)) if !rules.is_empty() => rules,
-            Some(Json::Array(_)) => return Err(PolicyError::invalid("\"rules\" is empty".into())),
-            Some(v) => {
-                return Err(PolicyError::invalid(format!(
-                    "\"rules\" is {}; expected an array",
-                    v.kind()
-                )))
-            }
+        let rules_json = match top.rules {
+            Some(rules) => array_items(rules, "\"rules\"")?,
             None => return Err(PolicyError::invalid("\"rules\" is missing".into())),
         };
+        if rules_json.is_empty() {
+            return Err(PolicyError::invalid("\"rules\" is empty".into()));
+        }
         let mut rules: Vec<Rule> = Vec::with_capacity(rules_json.len());
         let mut index = HostIndex::default();
         let mut loaded = HashMap::new();
         for (i, rule_json) in rules_json.iter().enumerate() {
-            let rule = parse_rule(i, rule_json, files, &mut loaded)?;
+            let rule = parse_rule(i, whole, rule_json, files, &mut loaded)?;
             for pattern in &rule.patterns {
                 if let Err(prev) = index.insert(pattern, i) {
                     let what = if prev == i {
@@ -401,139 +417,255 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(text)
 }
 
-/// An object's members, checked for unknown and duplicate keys.
-pub(crate) struct Members<'a> {
-    members: &'a [(String, Json)],
-    context: &'a str,
+/// The policy document. Unknown and repeated keys are refused here, with
+/// their line and column; the values are checked afterwards, by name.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a policy object")]
+struct PolicyDocument<'a> {
+    #[serde(default, deserialize_with = "given")]
+    version: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    unlisted_hosts: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    cache_size: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    signature_cache_size: Option<Value>,
+    #[serde(default, deserialize_with = "given", borrow)]
+    rules: Option<&'a RawValue>,
 }
 
-impl<'a> Members<'a> {
-    pub(crate) fn of(value: &'a Json, context: &'a str) -> Result<Self, PolicyError> {
-        match value {
-            Json::Object(members) => Ok(Self { members, context }),
-            other => Err(PolicyError::invalid(format!(
-                "{context} is {}; expected an object",
-                other.kind()
-            ))),
+/// One rule, as [`PolicyDocument`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a rule object")]
+struct RuleDocument {
+    #[serde(default, deserialize_with = "given")]
+    hosts: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    anchors: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    system_roots: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    pins: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    pins_expire: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    verify_hostname: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    report_only: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    report_uri: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    profile: Option<Value>,
+}
+
+/// Only a rule's first host, to name the rule in the message of a rule that
+/// does not read.
+#[derive(Deserialize)]
+struct FirstHost {
+    #[serde(default)]
+    hosts: Option<Vec<Value>>,
+}
+
+/// A member as given, `null` included: a plain `Option` reads `null` as
+/// absent, and a wrong value must be refused by its name instead.
+pub(crate) fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A serde_json error as a policy error: text that is not JSON is
+/// `PIN_ERR_POLICY_SYNTAX`, JSON of the wrong shape (an unknown, repeated or
+/// missing key, an object where none belongs) `PIN_ERR_POLICY_INVALID`.
+/// `what` names the document, `context` the object the error is in (none:
+/// the caller names it); `part` is the text that was read, a part of `whole`, so that
+/// line and column count in `whole`.
+pub(crate) fn json_error(
+    e: &serde_json::Error,
+    what: &str,
+    context: Option<&str>,
+    whole: &[u8],
+    part: &[u8],
+) -> PolicyError {
+    let text = e.to_string();
+    let message = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
+    // serde speaks of a struct's fields in backquotes; certpin's messages
+    // speak of JSON keys, quoted as JSON.
+    let message = match ["unknown field", "duplicate field", "missing field"]
+        .iter()
+        .find(|p| message.starts_with(**p))
+    {
+        Some(p) => format!("{} key{}", &p[..p.len() - 6], &message[p.len()..]).replace('`', "\""),
+        None => message.to_string(),
+    };
+    let (line, column) = position(whole, part, e.line(), e.column());
+    match (e.classify(), context) {
+        (serde_json::error::Category::Data, Some(context)) => {
+            PolicyError::invalid(format!("{context}: {message} (line {line}, column {column})"))
         }
-    }
-
-    pub(crate) fn only(&self, known: &[&str]) -> Result<(), PolicyError> {
-        for (i, (key, _)) in self.members.iter().enumerate() {
-            if !known.contains(&key.as_str()) {
-                return Err(PolicyError::invalid(format!(
-                    "{}: unknown key \"{key}\" (known keys: {})",
-                    self.context,
-                    known.join(", ")
-                )));
-            }
-            if self.members[..i].iter().any(|(k, _)| k == key) {
-                return Err(PolicyError::invalid(format!(
-                    "{}: key \"{key}\" is given twice",
-                    self.context
-                )));
-            }
+        (serde_json::error::Category::Data, None) => {
+            PolicyError::invalid(format!("{message} (line {line}, column {column})"))
         }
-        Ok(())
-    }
-
-    pub(crate) fn get(&self, key: &str) -> Option<&'a Json> {
-        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    fn bool(&self, key: &str, default: bool) -> Result<bool, PolicyError> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(Json::Bool(b)) => Ok(*b),
-            Some(v) => Err(PolicyError::invalid(format!(
-                "{}: \"{key}\" is {v}; expected true or false",
-                self.context
-            ))),
-        }
-    }
-
-    /// A top-level size: a whole number from 0 to `max`.
-    fn size(&self, key: &str, default: usize, max: usize) -> Result<usize, PolicyError> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(Json::Number(n)) => match n.as_u64() {
-                Some(v) if v <= max as u64 => Ok(v as usize),
-                _ => Err(PolicyError::invalid(format!(
-                    "\"{key}\" is {n}; expected a whole number from 0 to {max}"
-                ))),
-            },
-            Some(v) => Err(PolicyError::invalid(format!(
-                "\"{key}\" is {}; expected a number",
-                v.kind()
-            ))),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Option<Vec<&'a str>>, PolicyError> {
-        let items = match self.get(key) {
-            None => return Ok(None),
-            Some(Json::Array(items)) => items,
-            Some(v) => {
-                return Err(PolicyError::invalid(format!(
-                    "{}: \"{key}\" is {}; expected an array of strings",
-                    self.context,
-                    v.kind()
-                )))
-            }
-        };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Json::String(s) => Ok(s.as_str()),
-                v => Err(PolicyError::invalid(format!(
-                    "{}: \"{key}\"[{i}] is {v}; expected a string",
-                    self.context
-                ))),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        _ => PolicyError::syntax(format!(
+            "{what} is not valid JSON: {message} at line {line} column {column}"
+        )),
     }
 }
 
-const RULE_KEYS: &[&str] = &[
-    "hosts",
-    "anchors",
-    "system_roots",
-    "pins",
-    "pins_expire",
-    "verify_hostname",
-    "report_only",
-    "report_uri",
-    "profile",
-];
+/// Refuses `text` (one JSON value) unless it is an object: serde also reads a
+/// struct from an array, by position, and certpin's objects are objects.
+pub(crate) fn an_object(text: &[u8], context: &str) -> Result<(), PolicyError> {
+    let kind = match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => return Ok(()),
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(_) => "a number",
+    };
+    Err(PolicyError::invalid(format!("{context} is {kind}; expected an object")))
+}
+
+/// Line and column in `whole` of (`line`, `column`) in `part`, a slice of it.
+fn position(whole: &[u8], part: &[u8], line: usize, column: usize) -> (usize, usize) {
+    let offset = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    let Some(before) = whole.get(..offset) else {
+        return (line, column);
+    };
+    let lines_before = before.iter().filter(|b| **b == b'\n').count();
+    let column_before = offset - before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if line <= 1 {
+        (lines_before + 1, column_before + column)
+    } else {
+        (lines_before + line, column)
+    }
+}
+
+/// The items of a JSON array (`what` names it), each still as its text.
+pub(crate) fn array_items<'a>(raw: &'a RawValue, what: &str) -> Result<Vec<&'a RawValue>, PolicyError> {
+    let kind = match raw.get().as_bytes().first() {
+        Some(b'[') => return serde_json::from_str(raw.get()).map_err(|e| PolicyError::invalid(format!("{what}: {e}"))),
+        Some(b'{') => "an object",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    };
+    Err(PolicyError::invalid(format!("{what} is {kind}; expected an array")))
+}
+
+/// A JSON value as a message shows it: scalars as written, strings quoted,
+/// arrays and objects abbreviated.
+pub(crate) fn shown(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(_) => "[...]".into(),
+        Value::Object(_) => "{...}".into(),
+    }
+}
+
+/// The JSON type's name, for messages.
+pub(crate) fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn boolean(value: Option<&Value>, context: &str, key: &str, default: bool) -> Result<bool, PolicyError> {
+    match value {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => Err(PolicyError::invalid(format!(
+            "{context}: \"{key}\" is {}; expected true or false",
+            shown(v)
+        ))),
+    }
+}
+
+/// A top-level size: a whole number from 0 to `max`.
+fn size(value: Option<&Value>, key: &str, default: usize, max: usize) -> Result<usize, PolicyError> {
+    match value {
+        None => Ok(default),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) if v <= max as u64 => Ok(v as usize),
+            _ => Err(PolicyError::invalid(format!(
+                "\"{key}\" is {n}; expected a whole number from 0 to {max}"
+            ))),
+        },
+        Some(v) => Err(PolicyError::invalid(format!(
+            "\"{key}\" is {}; expected a number",
+            kind(v)
+        ))),
+    }
+}
+
+fn strings<'v>(value: Option<&'v Value>, context: &str, key: &str) -> Result<Option<Vec<&'v str>>, PolicyError> {
+    let items = match value {
+        None => return Ok(None),
+        Some(Value::Array(items)) => items,
+        Some(v) => {
+            return Err(PolicyError::invalid(format!(
+                "{context}: \"{key}\" is {}; expected an array of strings",
+                kind(v)
+            )))
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) => Ok(s.as_str()),
+            v => Err(PolicyError::invalid(format!(
+                "{context}: \"{key}\"[{i}] is {}; expected a string",
+                shown(v)
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
 
 /// `loaded`: the anchors of every `anchors` entry read so far, by its text.
 fn parse_rule(
     i: usize,
-    value: &Json,
+    whole: &[u8],
+    text: &RawValue,
     files: &mut AnchorFiles<'_>,
     loaded: &mut HashMap<String, Vec<Anchor>>,
 ) -> Result<Rule, PolicyError> {
-    // The first host names the rule in every message, so read it before anything else.
-    let first_host = match value {
-        Json::Object(m) => m.iter().find(|(k, _)| k == "hosts").and_then(|(_, v)| match v {
-            Json::Array(a) => a
-                .first()
-                .and_then(|h| if let Json::String(s) = h { Some(s.clone()) } else { None }),
-            _ => None,
-        }),
+    // The first host names the rule in every message.
+    let label = |first: Option<&Value>| match first {
+        Some(Value::String(h)) => format!("rule {i} ({h})"),
+        _ => format!("rule {i}"),
+    };
+    an_object(text.get().as_bytes(), &label(None))?;
+    let m: RuleDocument = match serde_json::from_str(text.get()) {
+        Ok(m) => m,
+        Err(e) => {
+            let first: Option<FirstHost> = serde_json::from_str(text.get()).ok();
+            let context = label(first.as_ref().and_then(|f| f.hosts.as_ref()?.first()));
+            return Err(json_error(
+                &e,
+                "the policy",
+                Some(&context),
+                whole,
+                text.get().as_bytes(),
+            ));
+        }
+    };
+    let context = label(match &m.hosts {
+        Some(Value::Array(hosts)) => hosts.first(),
         _ => None,
-    };
-    let context = match &first_host {
-        Some(h) => format!("rule {i} ({h})"),
-        None => format!("rule {i}"),
-    };
-    let m = Members::of(value, &context)?;
-    m.only(RULE_KEYS)?;
+    });
+    let context = context.as_str();
     let err = |key: &str, what: String| PolicyError::invalid(format!("{context}: \"{key}\": {what}"));
 
-    let hosts = m.strings("hosts")?.ok_or_else(|| err("hosts", "missing".into()))?;
+    let hosts = strings(m.hosts.as_ref(), context, "hosts")?.ok_or_else(|| err("hosts", "missing".into()))?;
     if hosts.is_empty() {
         return Err(err(
             "hosts",
@@ -546,7 +678,11 @@ fn parse_rule(
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut anchors = Vec::new();
-    for (j, entry) in m.strings("anchors")?.unwrap_or_default().into_iter().enumerate() {
+    for (j, entry) in strings(m.anchors.as_ref(), context, "anchors")?
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         // Large policies name one company root in thousands of rules: decoding
         // it once instead of in every rule halves the load time of such a policy.
         if !loaded.contains_key(entry) {
@@ -558,7 +694,7 @@ fn parse_rule(
         }
         anchors.extend(loaded[entry].iter().cloned());
     }
-    let system_roots = m.bool("system_roots", false)?;
+    let system_roots = boolean(m.system_roots.as_ref(), context, "system_roots", false)?;
     if anchors.is_empty() && !system_roots {
         return Err(err(
             "anchors",
@@ -572,15 +708,19 @@ fn parse_rule(
     }
 
     let mut pins = Vec::new();
-    for (j, text) in m.strings("pins")?.unwrap_or_default().into_iter().enumerate() {
+    for (j, text) in strings(m.pins.as_ref(), context, "pins")?
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         let pin = Pin::parse(text).map_err(|e| err("pins", format!("[{j}]: {e}")))?;
         if !pins.contains(&pin) {
             pins.push(pin);
         }
     }
-    let pins_expire = match m.get("pins_expire") {
+    let pins_expire = match &m.pins_expire {
         None => None,
-        Some(Json::String(s)) => Some(PinsExpire {
+        Some(Value::String(s)) => Some(PinsExpire {
             last_enforced: parse_expiry(s).ok_or_else(|| {
                 err(
                     "pins_expire",
@@ -589,26 +729,31 @@ fn parse_rule(
             })?,
             text: s.clone(),
         }),
-        Some(v) => return Err(err("pins_expire", format!("{v}; expected a date string"))),
+        Some(v) => return Err(err("pins_expire", format!("{}; expected a date string", shown(v)))),
     };
     if pins_expire.is_some() && pins.is_empty() {
         return Err(err("pins_expire", "given, but the rule has no \"pins\"".into()));
     }
-    let report_uri = match m.get("report_uri") {
+    let report_uri = match &m.report_uri {
         None => None,
-        Some(Json::String(s))
+        Some(Value::String(s))
             if (s.starts_with("https://") || s.starts_with("http://"))
                 && !s.chars().any(|c| c.is_control() || c.is_whitespace()) =>
         {
             Some(s.clone())
         }
-        Some(v) => return Err(err("report_uri", format!("{v}; expected an http:// or https:// URI"))),
+        Some(v) => {
+            return Err(err(
+                "report_uri",
+                format!("{}; expected an http:// or https:// URI", shown(v)),
+            ))
+        }
     };
-    let profile = match m.get("profile") {
+    let profile = match &m.profile {
         None => None,
-        Some(Json::String(s)) if s == "private" => Some(Profile::Private),
-        Some(Json::String(s)) if s == "web" => Some(Profile::Web),
-        Some(v) => return Err(err("profile", format!("{v}; expected \"private\" or \"web\""))),
+        Some(Value::String(s)) if s == "private" => Some(Profile::Private),
+        Some(Value::String(s)) if s == "web" => Some(Profile::Web),
+        Some(v) => return Err(err("profile", format!("{}; expected \"private\" or \"web\"", shown(v)))),
     };
     Ok(Rule {
         index: i,
@@ -618,8 +763,8 @@ fn parse_rule(
         system_roots,
         pins,
         pins_expire,
-        verify_hostname: m.bool("verify_hostname", true)?,
-        report_only: m.bool("report_only", false)?,
+        verify_hostname: boolean(m.verify_hostname.as_ref(), context, "verify_hostname", true)?,
+        report_only: boolean(m.report_only.as_ref(), context, "report_only", false)?,
         report_uri,
         profile,
     })

@@ -18,8 +18,11 @@ use data_encoding::BASE64;
 use ring::signature::{UnparsedPublicKey, ED25519};
 use time::format_description::well_known::Rfc3339;
 
-use crate::json::Json;
-use crate::policy::{Members, PolicyError};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::policy::{an_object, array_items, given, json_error, kind, shown, PolicyError};
 pub use crate::update_keys::{SigningKey, TrustedKey, UpdateInfo, KEY_PREFIX};
 use crate::{PinResult, Policy};
 
@@ -70,7 +73,8 @@ pub fn payload(sequence: u64, expires: &str, policy_json: &[u8]) -> Result<Vec<u
     let text = std::str::from_utf8(policy_json)
         .map_err(|e| PolicyError::syntax(format!("the policy is not UTF-8 text ({e})")))?;
     // One JSON value and nothing else, or the text would not embed as one.
-    Json::parse(text.as_bytes()).map_err(|e| PolicyError::syntax(format!("the policy is not valid JSON: {e}")))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| json_error(&e, "the policy", None, text.as_bytes(), text.as_bytes()))?;
     let expires = serde_json::to_string(expires).expect("a string serialises");
     let bytes = format!(
         "{{\"sequence\": {sequence}, \"expires\": {expires}, \"policy\": {}}}",
@@ -183,27 +187,23 @@ impl Envelope {
                 bytes.len()
             )));
         }
-        let doc = Json::parse(bytes).map_err(|e| PolicyError::syntax(format!("the update is not valid JSON: {e}")))?;
-        let top = Members::of(&doc, "the update")?;
-        // The version first: a plain policy given as an update is told as such,
-        // not as an object with unknown keys.
-        match top.get("certpin_update") {
-            Some(Json::Number(n)) if n.as_u64() == Some(1) => {}
-            Some(v) => {
-                return Err(PolicyError::invalid(format!(
-                    "the update: \"certpin_update\" is {v}; this certpin reads version 1"
-                )))
+        let top: EnvelopeDocument<'_> = match serde_json::from_slice(bytes) {
+            Ok(top) => top,
+            Err(e) => {
+                // The version first: a plain policy given as an update is told
+                // as such, not as an object with unknown keys.
+                if e.classify() == serde_json::error::Category::Data {
+                    if let Ok(VersionOnly { certpin_update }) = serde_json::from_slice(bytes) {
+                        check_version(certpin_update.as_ref())?;
+                    }
+                }
+                return Err(json_error(&e, "the update", Some("the update"), bytes, bytes));
             }
-            None => {
-                return Err(PolicyError::invalid(
-                    "the update: \"certpin_update\": 1 is missing (a plain policy is not an update: sign it with `certpin update sign`)"
-                        .into(),
-                ))
-            }
-        }
-        top.only(&["certpin_update", "payload", "signatures"])?;
-        let payload = match top.get("payload") {
-            Some(Json::String(s)) => BASE64.decode(s.as_bytes()).map_err(|e| {
+        };
+        an_object(bytes, "the update")?;
+        check_version(top.certpin_update.as_ref())?;
+        let payload = match &top.payload {
+            Some(Value::String(s)) => BASE64.decode(s.as_bytes()).map_err(|e| {
                 PolicyError::invalid(format!(
                     "the update: \"payload\" is not base64 (standard alphabet, padded): {e}"
                 ))
@@ -211,31 +211,13 @@ impl Envelope {
             Some(v) => {
                 return Err(PolicyError::invalid(format!(
                     "the update: \"payload\" is {}; expected a base64 string",
-                    v.kind()
+                    kind(v)
                 )))
             }
             None => return Err(PolicyError::invalid("the update: \"payload\" is missing".into())),
         };
-        let items = match top.get("signatures") {
-            Some(Json::Array(items)) if items.is_empty() => {
-                return Err(PolicyError::new(
-                    PinResult::PIN_ERR_UPDATE_SIGNATURE,
-                    "the update: \"signatures\" is empty: the update is not signed".into(),
-                ))
-            }
-            Some(Json::Array(items)) if items.len() > MAX_SIGNATURES => {
-                return Err(PolicyError::invalid(format!(
-                    "the update: \"signatures\" holds {} signatures; at most {MAX_SIGNATURES}",
-                    items.len()
-                )))
-            }
-            Some(Json::Array(items)) => items,
-            Some(v) => {
-                return Err(PolicyError::invalid(format!(
-                    "the update: \"signatures\" is {}; expected an array",
-                    v.kind()
-                )))
-            }
+        let items = match top.signatures {
+            Some(raw) => array_items(raw, "the update: \"signatures\"")?,
             None => {
                 return Err(PolicyError::new(
                     PinResult::PIN_ERR_UPDATE_SIGNATURE,
@@ -243,29 +225,44 @@ impl Envelope {
                 ))
             }
         };
+        if items.is_empty() {
+            return Err(PolicyError::new(
+                PinResult::PIN_ERR_UPDATE_SIGNATURE,
+                "the update: \"signatures\" is empty: the update is not signed".into(),
+            ));
+        }
+        if items.len() > MAX_SIGNATURES {
+            return Err(PolicyError::invalid(format!(
+                "the update: \"signatures\" holds {} signatures; at most {MAX_SIGNATURES}",
+                items.len()
+            )));
+        }
         let mut signatures: Vec<(TrustedKey, Vec<u8>)> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let context = format!("the update: \"signatures\"[{i}]");
-            let m = Members::of(item, &context)?;
-            m.only(&["key", "sig"])?;
-            let key = match m.get("key") {
-                Some(Json::String(s)) => {
+            an_object(item.get().as_bytes(), &context)?;
+            let m: SignatureDocument = serde_json::from_str(item.get())
+                .map_err(|e| json_error(&e, "the update", Some(&context), bytes, item.get().as_bytes()))?;
+            let key = match &m.key {
+                Some(Value::String(s)) => {
                     TrustedKey::parse(s).map_err(|e| PolicyError::invalid(format!("{context}: \"key\": {e}")))?
                 }
                 Some(v) => {
                     return Err(PolicyError::invalid(format!(
-                        "{context}: \"key\" is {v}; expected a string"
+                        "{context}: \"key\" is {}; expected a string",
+                        shown(v)
                     )))
                 }
                 None => return Err(PolicyError::invalid(format!("{context}: \"key\" is missing"))),
             };
-            let sig = match m.get("sig") {
-                Some(Json::String(s)) => BASE64
+            let sig = match &m.sig {
+                Some(Value::String(s)) => BASE64
                     .decode(s.as_bytes())
                     .map_err(|e| PolicyError::invalid(format!("{context}: \"sig\" is not base64: {e}")))?,
                 Some(v) => {
                     return Err(PolicyError::invalid(format!(
-                        "{context}: \"sig\" is {v}; expected a string"
+                        "{context}: \"sig\" is {}; expected a string",
+                        shown(v)
                     )))
                 }
                 None => return Err(PolicyError::invalid(format!("{context}: \"sig\" is missing"))),
@@ -331,23 +328,77 @@ impl Envelope {
     }
 }
 
-/// A payload, parsed.
-struct Payload {
+/// The update file, as [`crate::policy`] reads a policy: unknown and
+/// repeated keys refused here, values checked by name afterwards.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an update object")]
+struct EnvelopeDocument<'a> {
+    #[serde(default, deserialize_with = "given")]
+    certpin_update: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    payload: Option<Value>,
+    #[serde(default, deserialize_with = "given", borrow)]
+    signatures: Option<&'a RawValue>,
+}
+
+/// Only the version of an update file.
+#[derive(Deserialize)]
+struct VersionOnly {
+    #[serde(default, deserialize_with = "given")]
+    certpin_update: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a signature object")]
+struct SignatureDocument {
+    #[serde(default, deserialize_with = "given")]
+    key: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    sig: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a payload object")]
+struct PayloadDocument<'a> {
+    #[serde(default, deserialize_with = "given")]
+    sequence: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    expires: Option<Value>,
+    #[serde(default, deserialize_with = "given", borrow)]
+    policy: Option<&'a RawValue>,
+}
+
+fn check_version(version: Option<&Value>) -> Result<(), PolicyError> {
+    match version {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(()),
+        Some(v) => Err(PolicyError::invalid(format!(
+            "the update: \"certpin_update\" is {}; this certpin reads version 1",
+            shown(v)
+        ))),
+        None => Err(PolicyError::invalid(
+            "the update: \"certpin_update\": 1 is missing (a plain policy is not an update: sign it with `certpin update sign`)"
+                .into(),
+        )),
+    }
+}
+
+/// A payload, parsed; its policy still as text.
+struct Payload<'a> {
+    bytes: &'a [u8],
     sequence: u64,
     expires: i64,
     expires_text: String,
-    policy: Json,
+    policy: &'a RawValue,
 }
 
-impl Payload {
-    fn parse(bytes: &[u8]) -> Result<Self, PolicyError> {
-        let doc = Json::parse(bytes)
-            .map_err(|e| PolicyError::syntax(format!("the update's payload is not valid JSON: {e}")))?;
+impl<'a> Payload<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, PolicyError> {
         let context = "the update's payload";
-        let m = Members::of(&doc, context)?;
-        m.only(&["sequence", "expires", "policy"])?;
-        let sequence = match m.get("sequence") {
-            Some(Json::Number(n)) => match n.as_u64() {
+        let m: PayloadDocument<'a> =
+            serde_json::from_slice(bytes).map_err(|e| json_error(&e, context, Some(context), bytes, bytes))?;
+        an_object(bytes, context)?;
+        let sequence = match &m.sequence {
+            Some(Value::Number(n)) => match n.as_u64() {
                 Some(s) if s >= 1 => s,
                 _ => {
                     return Err(PolicyError::invalid(format!(
@@ -359,13 +410,13 @@ impl Payload {
             Some(v) => {
                 return Err(PolicyError::invalid(format!(
                     "{context}: \"sequence\" is {}; expected a number",
-                    v.kind()
+                    kind(v)
                 )))
             }
             None => return Err(PolicyError::invalid(format!("{context}: \"sequence\" is missing"))),
         };
-        let (expires, expires_text) = match m.get("expires") {
-            Some(Json::String(s)) => match time::OffsetDateTime::parse(s, &Rfc3339) {
+        let (expires, expires_text) = match &m.expires {
+            Some(Value::String(s)) => match time::OffsetDateTime::parse(s, &Rfc3339) {
                 Ok(t) => (t.unix_timestamp(), s.clone()),
                 Err(_) => {
                     return Err(PolicyError::invalid(format!(
@@ -375,24 +426,17 @@ impl Payload {
             },
             Some(v) => {
                 return Err(PolicyError::invalid(format!(
-                    "{context}: \"expires\" is {v}; expected an RFC 3339 instant string"
+                    "{context}: \"expires\" is {}; expected an RFC 3339 instant string",
+                    shown(v)
                 )))
             }
             None => return Err(PolicyError::invalid(format!("{context}: \"expires\" is missing"))),
         };
-        if m.get("policy").is_none() {
+        let Some(policy) = m.policy else {
             return Err(PolicyError::invalid(format!("{context}: \"policy\" is missing")));
-        }
-        // Moved out rather than copied: a large policy is most of the payload.
-        let Json::Object(mut members) = doc else {
-            unreachable!("checked to be an object above")
         };
-        let at = members
-            .iter()
-            .position(|(k, _)| k == "policy")
-            .expect("checked to be present above");
-        let policy = members.swap_remove(at).1;
         Ok(Self {
+            bytes,
             sequence,
             expires,
             expires_text,
@@ -407,7 +451,7 @@ impl Payload {
             expires_text: self.expires_text,
             signed_by,
         };
-        Policy::from_update_document(&self.policy, info).map_err(|e| PolicyError {
+        Policy::from_update_document(self.bytes, self.policy, info).map_err(|e| PolicyError {
             detail: format!("the update's policy: {}", e.detail),
             ..e
         })

@@ -76,7 +76,7 @@ fn unknown_keys_name_the_rule_and_key() {
     assert_invalid(r#"{"version": 1, "rulez": []}"#, &["\"rulez\""]);
     assert_invalid(
         &rule_with(&ca, r#", "pins": [], "pins": []"#),
-        &["rule 0", "\"pins\"", "twice"],
+        &["rule 0 (api.example.com)", "duplicate key \"pins\"", "line 1, column"],
     );
 }
 
@@ -122,6 +122,12 @@ fn wrong_types_and_values() {
     assert_invalid(r#"{"version": 1, "rules": []}"#, &["rules", "empty"]);
     assert_invalid(r#"{"version": 1, "rules": {}}"#, &["rules"]);
     assert_invalid(r#"[1]"#, &["object"]);
+    // serde would read a struct from an array by position: never a policy.
+    assert_invalid(r#"[1, "allow", 0, 0, []]"#, &["array", "object"]);
+    assert_invalid(
+        &format!(r#"{{"version": 1, "rules": [[["a.com"], [{}]]]}}"#, js(&root("R").pem)),
+        &["rule 0", "array", "object"],
+    );
 }
 
 #[test]

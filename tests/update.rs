@@ -421,7 +421,7 @@ fn unknown_and_wrong_keys_of_the_file_are_errors() {
     refused(
         load(twice.as_bytes(), &[&key], 0, NOW),
         PinResult::PIN_ERR_POLICY_INVALID,
-        &["given twice"],
+        &["the update", "duplicate key \"certpin_update\"", "line 2, column"],
     );
 }
 
@@ -440,7 +440,7 @@ fn the_signed_payload_is_checked_like_a_policy() {
         (
             format!(r#"{{"sequence": 1, "sequence": 2, "expires": "{FAR}", "policy": {policy}}}"#),
             PinResult::PIN_ERR_POLICY_INVALID,
-            vec!["\"sequence\" is given twice"],
+            vec!["the update's payload", "duplicate key \"sequence\""],
         ),
         (
             format!(r#"{{"sequence": 0, "expires": "{FAR}", "policy": {policy}}}"#),
