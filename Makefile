@@ -5,9 +5,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test demo bench deps lint rust-test test-aws-lc header-check c-test qt-test cmake-test
+.PHONY: test demo bench deps lint deny rust-test test-aws-lc header-check c-test qt-test cmake-test
 
-test: deps lint rust-test test-aws-lc header-check c-test qt-test cmake-test
+test: deps lint deny rust-test test-aws-lc header-check c-test qt-test cmake-test
 	@echo "make test: all checks passed"
 
 deps:
@@ -18,6 +18,10 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	# The C library is built without the CLI: no warning there either.
 	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings
+
+# Licences, banned crates and sources of every dependency (deny.toml).
+deny:
+	CARGO="$(CARGO)" scripts/cargo-deny.sh
 
 rust-test:
 	$(CARGO) test --locked --all-targets

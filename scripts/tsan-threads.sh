@@ -30,12 +30,13 @@ RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR="$target_dir" \
   cargo +nightly build -Zbuild-std --target "$triple" --lib --no-default-features
 cargo run --quiet --example c_fixtures -- "$work/fixtures"
 
+mapfile -t system_libs < <("$root/scripts/native-static-libs.sh")
 # GCC instruments the C test; the runtime is LLVM's, the one the Rust code
 # was instrumented for (GCC's libtsan lacks entry points rustc emits).
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -fsanitize=thread -I include \
   -c tests/c/test_threads.c -o "$work/test_threads.o"
 c++ -o "$work/test_threads" "$work/test_threads.o" "$target_dir/$triple/debug/libcertpin.a" \
-  -Wl,--whole-archive "$runtime" -Wl,--no-whole-archive -lpthread -ldl -lm -lrt
+  -Wl,--whole-archive "$runtime" -Wl,--no-whole-archive "${system_libs[@]/#/-l}"
 
 "$work/test_threads" "$work/fixtures" "$iterations"
 echo "ThreadSanitizer: no data race"

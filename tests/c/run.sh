@@ -39,7 +39,10 @@ fi
 
 cflags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -I "$root/include")
 shared=(-L "$lib" -lcertpin -Wl,-rpath,"$lib" -lpthread)
-static=("$lib/libcertpin.a" -lpthread -ldl -lm)
+# What the static library needs from the system, as CMake links it.
+mapfile -t system_libs < <(CARGO="$cargo" "$root/scripts/native-static-libs.sh" "${CARGO_TARGET_DIR:-$root/target}")
+[ ${#system_libs[@]} -gt 0 ] || { echo "no system library list for the static library" >&2; exit 1; }
+static=("$lib/libcertpin.a" "${system_libs[@]/#/-l}")
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
 step "compiling"
