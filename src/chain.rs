@@ -14,20 +14,13 @@ pub const MAX_CHAIN_BYTES: usize = 1 << 20;
 /// two octets).
 pub const MAX_CERT_BYTES: usize = 64 << 10;
 
-/// Why a chain could not be split.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChainError {
-    /// `PIN_ERR_CHAIN_EMPTY`, `PIN_ERR_CHAIN_MALFORMED` or `PIN_ERR_INVALID_ARGUMENT`.
-    pub result: PinResult,
-    /// What is wrong, with the byte offset where it was found.
-    pub detail: String,
-}
+/// Why a chain could not be split: `PIN_ERR_CHAIN_EMPTY`,
+/// `PIN_ERR_CHAIN_MALFORMED` or `PIN_ERR_INVALID_ARGUMENT`, with the byte
+/// offset where it was found.
+pub type ChainError = crate::Error;
 
 fn malformed(detail: String) -> ChainError {
-    ChainError {
-        result: PinResult::PIN_ERR_CHAIN_MALFORMED,
-        detail,
-    }
+    ChainError::new(PinResult::PIN_ERR_CHAIN_MALFORMED, detail)
 }
 
 /// Splits `der` into the DER certificates it concatenates.

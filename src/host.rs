@@ -18,35 +18,109 @@ pub enum Host {
     Ip(IpAddr),
 }
 
+/// Why a host is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The empty string.
+    Empty,
+    /// Not ASCII: an IDNA U-label, where the A-label belongs.
+    NotAscii(String),
+    /// An IPv6 address in brackets, as URLs write it.
+    Bracketed(String),
+    /// A DNS name longer than [`MAX_HOST_LEN`] (its length).
+    TooLong(usize),
+    /// Neither a DNS name nor an IP address.
+    NotAName(String),
+    /// A zone id (`%…`) on something that is not an IPv6 address.
+    ZoneNotIpv6(String),
+    /// An IPv6 address with a zone id that is not one.
+    BadZone {
+        /// The host as given.
+        host: String,
+        /// The zone id.
+        zone: String,
+    },
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the host is empty"),
+            Self::NotAscii(h) => write!(
+                f,
+                "host {h:?} is not ASCII: pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))"
+            ),
+            Self::Bracketed(h) => write!(f, "host {h:?}: pass an IPv6 address without brackets"),
+            Self::TooLong(n) => write!(f, "host is {n} characters long; a DNS name has at most {MAX_HOST_LEN}"),
+            Self::NotAName(h) => write!(f, "host {h:?} is not a valid DNS name or IP address"),
+            Self::ZoneNotIpv6(h) => write!(f, "host {h:?}: only an IPv6 address may carry a zone id (\"%\")"),
+            Self::BadZone { host, zone } => write!(f, "host {host:?}: the IPv6 zone id {zone:?} is not valid"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// Why a host pattern is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// A `*` anywhere but as the whole first label or the whole pattern.
+    MisplacedWildcard(String),
+    /// A pattern without wildcard that is not a valid host.
+    Host {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it as a host.
+        error: HostError,
+    },
+    /// A wildcard over an IP address.
+    WildcardOverIp(String),
+    /// A wildcard over something that is not a DNS name.
+    WildcardOverNonName(String),
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MisplacedWildcard(p) => write!(
+                f,
+                "pattern {p:?}: a wildcard is allowed only as a whole first label (\"*.\" or \"**.\") or as \"*\" alone"
+            ),
+            Self::Host { pattern, error } => write!(f, "pattern {pattern:?}: {error}"),
+            Self::WildcardOverIp(p) => write!(f, "pattern {p:?}: a wildcard cannot cover an IP address"),
+            Self::WildcardOverNonName(p) => write!(f, "pattern {p:?}: what follows the wildcard must be a DNS name"),
+        }
+    }
+}
+
+impl std::error::Error for PatternError {}
+
 impl Host {
     /// Validates and normalises a host as applications pass it: ASCII, one
     /// optional trailing dot ignored, case ignored; IPv6 without brackets.
     /// An IPv4-mapped IPv6 address in any spelling is the IPv4 address; an
     /// IPv6 zone id (`%eth0`, `%25eth0`) is dropped.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, HostError> {
         if text.is_empty() {
-            return Err("the host is empty".into());
+            return Err(HostError::Empty);
         }
         if !text.is_ascii() {
-            return Err(format!(
-                "host {text:?} is not ASCII: pass the IDNA A-label (QUrl::host(QUrl::FullyEncoded))"
-            ));
+            return Err(HostError::NotAscii(text.into()));
         }
         if let Some(ip) = parse_ip(text)? {
             return Ok(Self::Ip(ip));
         }
         if text.starts_with('[') {
-            return Err(format!("host {text:?}: pass an IPv6 address without brackets"));
+            return Err(HostError::Bracketed(text.into()));
         }
         let name = text.strip_suffix('.').unwrap_or(text);
         if name.len() > MAX_HOST_LEN {
-            return Err(format!(
-                "host is {} characters long; a DNS name has at most {MAX_HOST_LEN}",
-                name.len()
-            ));
+            return Err(HostError::TooLong(name.len()));
         }
         if pki_types::DnsName::try_from(name).is_err() || name.split('.').any(|l| l.is_empty() || l.len() > 63) {
-            return Err(format!("host {text:?} is not a valid DNS name or IP address"));
+            return Err(HostError::NotAName(text.into()));
         }
         Ok(Self::Dns(name.to_ascii_lowercase()))
     }
@@ -67,7 +141,7 @@ impl Host {
 /// (`fe80::1%eth0`, or `%25eth0` as `QUrl` writes it) names the local
 /// interface, not the peer: it is checked and dropped. `Ok(None)`: not an IP
 /// literal.
-fn parse_ip(text: &str) -> Result<Option<IpAddr>, String> {
+fn parse_ip(text: &str) -> Result<Option<IpAddr>, HostError> {
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Ok(Some(ip.to_canonical()));
     }
@@ -75,13 +149,14 @@ fn parse_ip(text: &str) -> Result<Option<IpAddr>, String> {
         return Ok(None);
     };
     let Ok(ip) = address.parse::<std::net::Ipv6Addr>() else {
-        return Err(format!(
-            "host {text:?}: only an IPv6 address may carry a zone id (\"%\")"
-        ));
+        return Err(HostError::ZoneNotIpv6(text.into()));
     };
     let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
     if zone.is_empty() || !zone.chars().all(unreserved) {
-        return Err(format!("host {text:?}: the IPv6 zone id {zone:?} is not valid"));
+        return Err(HostError::BadZone {
+            host: text.into(),
+            zone: zone.into(),
+        });
     }
     Ok(Some(IpAddr::V6(ip).to_canonical()))
 }
@@ -134,7 +209,7 @@ pub enum HostPattern {
 
 impl HostPattern {
     /// Parses a pattern; the errors say what is wrong with it.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, PatternError> {
         if text == "*" {
             return Ok(Self::Everything);
         }
@@ -144,20 +219,17 @@ impl HostPattern {
             (Self::OneLabel, rest)
         } else {
             if text.contains('*') {
-                return Err(format!(
-                    "pattern {text:?}: a wildcard is allowed only as a whole first label (\"*.\" or \"**.\") or as \"*\" alone"
-                ));
+                return Err(PatternError::MisplacedWildcard(text.into()));
             }
-            return Host::parse(text)
-                .map(Self::Exact)
-                .map_err(|e| format!("pattern {text:?}: {e}"));
+            return Host::parse(text).map(Self::Exact).map_err(|e| PatternError::Host {
+                pattern: text.into(),
+                error: e,
+            });
         };
         match Host::parse(rest) {
             Ok(Host::Dns(suffix)) if !rest.contains('*') => Ok(ctor(suffix)),
-            Ok(Host::Ip(_)) => Err(format!("pattern {text:?}: a wildcard cannot cover an IP address")),
-            _ => Err(format!(
-                "pattern {text:?}: what follows the wildcard must be a DNS name"
-            )),
+            Ok(Host::Ip(_)) => Err(PatternError::WildcardOverIp(text.into())),
+            _ => Err(PatternError::WildcardOverNonName(text.into())),
         }
     }
 

@@ -32,6 +32,7 @@ pub mod chain;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod describe;
+mod error;
 mod explain;
 pub mod ffi;
 pub mod host;
@@ -50,7 +51,8 @@ pub mod update;
 mod update_keys;
 mod verify;
 
-pub use host::{Host, HostPattern};
+pub use error::Error;
+pub use host::{Host, HostError, HostPattern, PatternError};
 pub use pin::Pin;
 pub use policy::{Policy, PolicyError, Rule, UnlistedHosts};
 pub use profile::Profile;

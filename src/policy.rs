@@ -6,7 +6,6 @@
 //! caches) and can be shared across threads.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::Path;
 
 use pki_types::pem::PemObject;
@@ -37,48 +36,23 @@ pub const MAX_SIGNATURE_CACHE_SIZE: usize = 1 << 16;
 /// Largest policy text accepted (JSON or PEM).
 pub const MAX_POLICY_BYTES: usize = 64 << 20;
 
-/// Why a policy (or a signed policy update) could not be loaded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyError {
-    /// `PIN_ERR_POLICY_IO`, `PIN_ERR_POLICY_SYNTAX` or `PIN_ERR_POLICY_INVALID`;
-    /// for an update also `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`
-    /// or `PIN_ERR_UPDATE_EXPIRED`.
-    pub result: PinResult,
-    /// What is wrong and where.
-    pub detail: String,
-}
+/// Why a policy (or a signed policy update) could not be loaded:
+/// `PIN_ERR_POLICY_IO`, `PIN_ERR_POLICY_SYNTAX` or `PIN_ERR_POLICY_INVALID`;
+/// for an update also `PIN_ERR_UPDATE_SIGNATURE`, `PIN_ERR_UPDATE_ROLLBACK`
+/// or `PIN_ERR_UPDATE_EXPIRED`, and `PIN_ERR_INVALID_ARGUMENT`.
+pub type PolicyError = crate::Error;
 
 impl PolicyError {
-    pub(crate) fn new(result: PinResult, detail: String) -> Self {
-        Self { result, detail }
-    }
     pub(crate) fn io(detail: String) -> Self {
-        Self {
-            result: PinResult::PIN_ERR_POLICY_IO,
-            detail,
-        }
+        Self::new(PinResult::PIN_ERR_POLICY_IO, detail)
     }
     pub(crate) fn syntax(detail: String) -> Self {
-        Self {
-            result: PinResult::PIN_ERR_POLICY_SYNTAX,
-            detail,
-        }
+        Self::new(PinResult::PIN_ERR_POLICY_SYNTAX, detail)
     }
     pub(crate) fn invalid(detail: String) -> Self {
-        Self {
-            result: PinResult::PIN_ERR_POLICY_INVALID,
-            detail,
-        }
+        Self::new(PinResult::PIN_ERR_POLICY_INVALID, detail)
     }
 }
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.result, self.detail)
-    }
-}
-
-impl std::error::Error for PolicyError {}
 
 /// What happens to a host that no rule covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -674,7 +648,7 @@ fn parse_rule(
     }
     let patterns = hosts
         .iter()
-        .map(|h| HostPattern::parse(h).map_err(|e| err("hosts", e)))
+        .map(|h| HostPattern::parse(h).map_err(|e| err("hosts", e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut anchors = Vec::new();

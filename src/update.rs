@@ -117,7 +117,7 @@ pub(crate) fn load(
     if trusted_keys.is_empty() {
         return Err(PolicyError::new(
             PinResult::PIN_ERR_INVALID_ARGUMENT,
-            "no trusted key given: nothing could vouch for an update".into(),
+            "no trusted key given: nothing could vouch for an update",
         ));
     }
     if trusted_keys.len() > MAX_TRUSTED_KEYS {
@@ -221,14 +221,14 @@ impl Envelope {
             None => {
                 return Err(PolicyError::new(
                     PinResult::PIN_ERR_UPDATE_SIGNATURE,
-                    "the update: \"signatures\" is missing: the update is not signed".into(),
+                    "the update: \"signatures\" is missing: the update is not signed",
                 ))
             }
         };
         if items.is_empty() {
             return Err(PolicyError::new(
                 PinResult::PIN_ERR_UPDATE_SIGNATURE,
-                "the update: \"signatures\" is empty: the update is not signed".into(),
+                "the update: \"signatures\" is empty: the update is not signed",
             ));
         }
         if items.len() > MAX_SIGNATURES {

@@ -94,7 +94,7 @@ pub fn verify<'p>(policy: &'p Policy, der_chain: &[u8], host: &str, unix_time: O
     };
     let host = match Host::parse(host) {
         Ok(h) => h,
-        Err(e) => return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, e),
+        Err(e) => return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, e.to_string()),
     };
     let certs = match chain::split(der_chain) {
         Ok(c) => c,
@@ -182,7 +182,7 @@ pub fn verify<'p>(policy: &'p Policy, der_chain: &[u8], host: &str, unix_time: O
 pub fn host_flags<'p>(policy: &'p Policy, host: &str) -> Verdict<'p> {
     let host = match Host::parse(host) {
         Ok(h) => h,
-        Err(e) => return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, e),
+        Err(e) => return Verdict::reject(PinResult::PIN_ERR_INVALID_ARGUMENT, e.to_string()),
     };
     let Some(rule) = policy.rule_for(&host) else {
         return unlisted(policy, &host);

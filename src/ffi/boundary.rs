@@ -12,20 +12,9 @@ use super::error;
 use crate::PinResult;
 
 /// A failed call: its code and what went wrong.
-#[derive(Debug)]
-pub(super) struct Failure {
-    pub result: PinResult,
-    pub detail: String,
-}
+pub(super) type Failure = crate::Error;
 
 impl Failure {
-    pub fn new(result: PinResult, detail: impl Into<String>) -> Self {
-        Self {
-            result,
-            detail: detail.into(),
-        }
-    }
-
     fn null(name: &str) -> Self {
         Self::new(PinResult::PIN_ERR_NULL_ARGUMENT, format!("`{name}` is NULL"))
     }

@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::path::Path;
 
 use super::boundary::{boundary, boundary_or, bytes, c_str, non_null, Failure};
-use crate::{PinResult, Policy, PolicyError};
+use crate::{PinResult, Policy};
 
 /// A loaded policy (opaque).
 ///
@@ -17,12 +17,6 @@ use crate::{PinResult, Policy, PolicyError};
 #[allow(non_camel_case_types)]
 pub struct pin_policy {
     _opaque: [u8; 0],
-}
-
-impl From<PolicyError> for Failure {
-    fn from(e: PolicyError) -> Self {
-        Failure::new(e.result, e.detail)
-    }
 }
 
 /// The policy behind a handle.
