@@ -39,8 +39,10 @@
  *    emitting `encrypted`, so their chain cannot be checked before they go.
  *  - In `sslErrors`, Qt's errors are ignored only when certpin vouched for the
  *    chain itself (PIN_FLAG_VOUCHED: a pinned self-signed server, a private CA
- *    Qt does not know), only the errors that case explains, and a host-name error
- *    only when certpin checked the name (PIN_FLAG_NAME_VERIFIED). A bare PIN_OK
+ *    Qt does not know), only the errors that case explains on the TLS backend
+ *    in use (QSslSocket::activeBackend(); a backend certpin does not know gets
+ *    none of them ignored), and a host-name error only when certpin checked
+ *    the name (PIN_FLAG_NAME_VERIFIED). A bare PIN_OK
  *    (an unlisted host under "allow", a report-only rule) never overrides Qt.
  *  - Without a rejection the application's own QSslConfiguration is left as is.
  *
@@ -345,36 +347,102 @@ private:
     QByteArray m_data;
 };
 
-/// Whether Qt's complaint is one that a chain certpin vouched for explains:
-/// Qt does not know the anchor (a pinned self-signed server, a private CA).
-/// Everything else (expiry, a bad signature, revocation, an explicitly
-/// distrusted root, ...) stands.
-inline bool explainedByAnchor(QSslError::SslError error)
-{
-    switch (error) {
-    case QSslError::SelfSignedCertificate:
-    case QSslError::SelfSignedCertificateInChain:
-    case QSslError::UnableToGetLocalIssuerCertificate:
-    case QSslError::UnableToVerifyFirstCertificate:
-        return true;
-    default:
+/// What one of Qt's TLS backends reports for a chain whose anchor Qt does
+/// not know (a pinned self-signed server, a private CA) and that it found
+/// nothing else wrong with. README, "Qt's TLS backends", has each case and
+/// the place in Qt's sources it comes from.
+struct BackendErrors {
+    /// The backend's name, as QSslSocket::activeBackend() gives it.
+    const char *backend;
+    /// Those errors; NoError fills the rest.
+    QSslError::SslError unknownAnchor[4];
+
+    bool explains(QSslError::SslError error) const noexcept
+    {
+        for (const QSslError::SslError expected : unknownAnchor) {
+            if (error != QSslError::NoError && error == expected)
+                return true;
+        }
         return false;
     }
+};
+
+/// The row of `backend`; null for a backend certpin does not know. Such a
+/// backend gets only what is safe on every backend ignored, and no error
+/// is in every row: only the host-name error that certpin checked itself
+/// (see overridable()). Everything else (expiry, a bad signature,
+/// revocation, an explicitly distrusted certificate, ...) stands on every
+/// backend.
+inline const BackendErrors *backendErrors(const QString &backend)
+{
+    static constexpr BackendErrors table[] = {
+        // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, _SELF_SIGNED_CERT_IN_CHAIN,
+        // _UNABLE_TO_GET_ISSUER_CERT_LOCALLY, _UNABLE_TO_VERIFY_LEAF_SIGNATURE.
+        {"openssl",
+         {QSslError::SelfSignedCertificate, QSslError::SelfSignedCertificateInChain,
+          QSslError::UnableToGetLocalIssuerCertificate, QSslError::UnableToVerifyFirstCertificate}},
+        // CERT_TRUST_IS_UNTRUSTED_ROOT, CERT_TRUST_IS_SELF_SIGNED on a
+        // certificate that is not a CA, CERT_TRUST_IS_PARTIAL_CHAIN.
+        {"schannel",
+         {QSslError::CertificateUntrusted, QSslError::SelfSignedCertificate,
+          QSslError::UnableToGetIssuerCertificate, QSslError::NoError}},
+        // Every failure of SecTrustEvaluate() is this one error, also for
+        // what certpin does not check (revocation; SECURITY.md).
+        {"securetransport",
+         {QSslError::CertificateUntrusted, QSslError::NoError, QSslError::NoError, QSslError::NoError}},
+    };
+    for (const BackendErrors &row : table) {
+        if (backend == QLatin1String(row.backend))
+            return &row;
+    }
+    return nullptr;
 }
 
-/// Whether every one of Qt's `errors` may be ignored given certpin's verdict.
-inline bool overridable(const QList<QSslError> &errors, const Verdict &verdict)
+/// The name of the TLS backend Qt's sockets use. Qt 6 picks one at run
+/// time; Qt 5 has the one it was built with (Schannel and SecureTransport
+/// replace OpenSSL when configured; WinRT has a backend of its own).
+inline QString activeTlsBackend()
+{
+#if QT_VERSION >= QT_VERSION_CHECK(6, 1, 0)
+    return QSslSocket::activeBackend();
+#elif QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+    return QString(); // not said: fail closed
+#elif QT_CONFIG(schannel)
+    return QStringLiteral("schannel");
+#elif QT_CONFIG(securetransport)
+    return QStringLiteral("securetransport");
+#elif defined(Q_OS_WINRT)
+    return QStringLiteral("winrt");
+#else
+    return QStringLiteral("openssl");
+#endif
+}
+
+/// Whether every one of Qt's `errors`, from the TLS backend `backend`, may
+/// be ignored given certpin's verdict: only when certpin vouched for the
+/// chain, only errors that an anchor Qt does not know explains on that
+/// backend, and a host-name error (every backend checks the name the same
+/// way, in QSslSocketPrivate::isMatchingHostname) only when certpin checked
+/// the name.
+inline bool overridable(const QList<QSslError> &errors, const Verdict &verdict, const QString &backend)
 {
     if (errors.isEmpty() || !verdict.vouched())
         return false;
+    const BackendErrors *expected = backendErrors(backend);
     for (const QSslError &e : errors) {
-        if (explainedByAnchor(e.error()))
-            continue;
         if (e.error() == QSslError::HostNameMismatch && verdict.nameVerified())
+            continue;
+        if (expected && expected->explains(e.error()))
             continue;
         return false;
     }
     return true;
+}
+
+/// The same for the backend Qt's sockets use.
+inline bool overridable(const QList<QSslError> &errors, const Verdict &verdict)
+{
+    return overridable(errors, verdict, activeTlsBackend());
 }
 
 /// Aborts a reply or socket when it goes out of scope: after the rejection
