@@ -1,5 +1,6 @@
 #include "loopback_server.hpp"
 
+#include <QtCore/QCryptographicHash>
 #include <QtCore/QMetaObject>
 #include <QtCore/QPointer>
 #include <QtNetwork/QHostAddress>
@@ -15,6 +16,7 @@ const char *const kTunnel = "certpin.tunnel";
 const char *const kHttp2 = "certpin.h2";
 const char *const kHttp2Preface = "certpin.h2.preface";
 const char *const kConnection = "certpin.connection";
+const char *const kUpgraded = "certpin.websocket";
 
 const QByteArray kClientPreface = QByteArrayLiteral("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -217,16 +219,52 @@ private:
             return;
         }
         countRequestBytes(socket, data.size());
+        // After a WebSocket upgrade the frames are counted, not read.
+        if (socket->property(kUpgraded).toBool())
+            return;
         for (;;) {
             const int end = buffer.indexOf("\r\n\r\n");
             if (end < 0)
                 break;
             requestsSeen.append(buffer.left(buffer.indexOf("\r\n")));
-            const QByteArray head = buffer.left(end).toLower();
+            const QByteArray original = buffer.left(end);
+            const QByteArray head = original.toLower();
             buffer.remove(0, end + 4);
+            if (mode == LoopbackServer::Mode::Answer && upgradeToWebSocket(socket, original)) {
+                ++requests;
+                return;
+            }
             onRequest(socket, head.contains("\r\nconnection: close"), 0);
         }
         socket->setProperty(kBuffer, buffer);
+    }
+
+    /// Accepts a WebSocket upgrade request (RFC 6455, section 4.2.2) with
+    /// 101 and the answer to its key; the connection then stays open and
+    /// silent, and what the client sends on it is counted.
+    bool upgradeToWebSocket(QSslSocket *socket, const QByteArray &head)
+    {
+        QByteArray key;
+        bool upgrade = false;
+        for (const QByteArray &line : head.split('\n')) {
+            const int colon = line.indexOf(':');
+            if (colon < 0)
+                continue;
+            const QByteArray name = line.left(colon).trimmed().toLower();
+            const QByteArray value = line.mid(colon + 1).trimmed();
+            if (name == "upgrade" && value.toLower() == "websocket")
+                upgrade = true;
+            else if (name == "sec-websocket-key")
+                key = value;
+        }
+        if (!upgrade || key.isEmpty())
+            return false;
+        const QByteArray accept =
+            QCryptographicHash::hash(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", QCryptographicHash::Sha1).toBase64();
+        socket->setProperty(kUpgraded, true);
+        socket->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Accept: " + accept + "\r\n\r\n");
+        return true;
     }
 
     void countRequestBytes(QSslSocket *socket, qint64 count)

@@ -28,7 +28,9 @@ class LoopbackServer {
 public:
     /// How the server treats requests.
     enum class Mode {
-        /// Answers each request with 200 and a short body (HTTP/1.1: keep-alive).
+        /// Answers each request with 200 and a short body (HTTP/1.1: keep-alive);
+        /// a WebSocket upgrade request with 101, after which the connection
+        /// stays open and what arrives on it is counted, not answered.
         Answer,
         /// Holds answers back until release() is called.
         Hold,

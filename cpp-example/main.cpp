@@ -5,6 +5,8 @@
 //                                       every outcome is the expected one
 //     certpin-demo --policy FILE URL    fetches URL under the policy in FILE and
 //                                       prints certpin's verdict
+//
+// Built with Qt WebSockets, it also shows a QWebSocket (wss rows, timing).
 #include "certpin_qt.hpp"
 
 #include "demo_world.hpp"
@@ -16,6 +18,11 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QStringList>
 #include <QtNetwork/QSslSocket>
+#if defined(QT_WEBSOCKETS_LIB)
+#include <QtCore/QEventLoop>
+#include <QtCore/QTimer>
+#include <QtWebSockets/QWebSocket>
+#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -53,12 +60,19 @@ struct Row {
     Expectation expected;
     QString detail;
 
+    /// HTTP 200, or for a WebSocket the upgrade (101).
+    static bool connected(const Run &run)
+    {
+        const Outcome &o = run.outcome;
+        return o.succeeded() || (o.finished && o.error == QNetworkReply::NoError && o.httpStatus == 101);
+    }
+
     bool asExpected() const
     {
-        const bool qtOk = qtAlone.outcome.succeeded() == expected.qtConnects;
+        const bool qtOk = connected(qtAlone) == expected.qtConnects;
         if (expected.certpin == PIN_OK)
-            return qtOk && withCertpin.outcome.succeeded() && withCertpin.verdict == QLatin1String("PIN_OK");
-        return qtOk && withCertpin.outcome.finished && !withCertpin.outcome.succeeded()
+            return qtOk && connected(withCertpin) && withCertpin.verdict == QLatin1String("PIN_OK");
+        return qtOk && withCertpin.outcome.finished && !connected(withCertpin)
             && !withCertpin.outcome.bodySeen && withCertpin.bytes == 0
             && withCertpin.verdict == QString::fromLatin1(pin_result_name(static_cast<int>(expected.certpin)));
     }
@@ -142,6 +156,96 @@ certpin::Policy loadJson(const QByteArray &json)
     return policy;
 }
 
+#if defined(QT_WEBSOCKETS_LIB)
+/// Opens a QWebSocket to `server` (the upgrade request carries a bearer
+/// token), pinned to `policy` when one is given, and waits (at most 10 s)
+/// for the upgrade or the end. The outcome reads as a request's: HTTP 101
+/// when the WebSocket opened.
+Run webSocketRun(LoopbackServer &server, const QSslConfiguration *configuration, const certpin::Policy *policy,
+                 QString *detail = nullptr)
+{
+    server.resetCounts();
+    Run run;
+    {
+        QWebSocket socket;
+        if (configuration)
+            socket.setSslConfiguration(*configuration);
+        QString rejection;
+        if (policy) {
+            certpin::install(&socket, *policy, [&rejection, detail](const certpin::Verdict &v) {
+                rejection = v.resultName();
+                if (detail)
+                    *detail = v.message;
+            });
+        }
+        QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
+        bool failed = false;
+        QEventLoop loop;
+        QObject::connect(&socket, &QWebSocket::connected, &loop, &QEventLoop::quit);
+        QObject::connect(&socket, &QWebSocket::disconnected, &loop, &QEventLoop::quit);
+        const auto onError = [&](QAbstractSocket::SocketError e) {
+            error = e;
+            failed = true;
+            loop.quit();
+        };
+#if QT_VERSION >= QT_VERSION_CHECK(6, 5, 0)
+        QObject::connect(&socket, &QWebSocket::errorOccurred, &loop, onError);
+#else
+        QObject::connect(&socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), &loop, onError);
+#endif
+        QTimer bound;
+        bound.setSingleShot(true);
+        QObject::connect(&bound, &QTimer::timeout, &loop, &QEventLoop::quit);
+        QElapsedTimer clock;
+        clock.start();
+        QNetworkRequest request{QUrl(QStringLiteral("wss://127.0.0.1:%1/live").arg(server.port()))};
+        request.setRawHeader("Authorization", "Bearer not-for-the-rogue");
+        socket.open(request);
+        bound.start(10000);
+        loop.exec();
+        run.outcome.elapsedMs = static_cast<double>(clock.nsecsElapsed()) / 1e6;
+        const bool open = socket.state() == QAbstractSocket::ConnectedState;
+        run.outcome.finished = open || failed || socket.state() == QAbstractSocket::UnconnectedState;
+        if (open) {
+            run.outcome.httpStatus = 101;
+        } else if (!rejection.isEmpty()) {
+            run.outcome.error = QNetworkReply::OperationCanceledError;
+        } else if (error == QAbstractSocket::SslHandshakeFailedError) {
+            run.outcome.error = QNetworkReply::SslHandshakeFailedError;
+        } else {
+            run.outcome.error = QNetworkReply::UnknownNetworkError;
+            run.outcome.errorString = socket.errorString();
+        }
+        if (policy)
+            run.verdict = rejection.isEmpty() ? QStringLiteral("PIN_OK") : rejection;
+        socket.abort();
+    }
+    run.bytes = settledBytes(server);
+    return run;
+}
+
+/// The wss rows: a rogue server Qt trusts, and the company's server.
+void addWebSocketRows(const demo::World &w, std::vector<Row> &rows)
+{
+    const QSslConfiguration trustsPublicRoot = w.configurationTrustingPublicRoot();
+    const certpin::Policy company = loadJson(demo::policyJson(demo::loopbackRule({w.companyRoot.certificate})));
+    {
+        auto server = serve(QStringLiteral("wss mis-issued"), {w.misissued.certificate}, w.misissued.key);
+        Row row{QStringLiteral("wss mis-issued public certificate"), {}, {}, {true, PIN_ERR_UNTRUSTED}, {}};
+        row.qtAlone = webSocketRun(*server, &trustsPublicRoot, nullptr);
+        row.withCertpin = webSocketRun(*server, &trustsPublicRoot, &company, &row.detail);
+        rows.push_back(row);
+    }
+    {
+        auto server = serve(QStringLiteral("wss company"), {w.companyServer.certificate}, w.companyServer.key);
+        Row row{QStringLiteral("wss company CA server"), {}, {}, {false, PIN_OK}, {}};
+        row.qtAlone = webSocketRun(*server, nullptr, nullptr);
+        row.withCertpin = webSocketRun(*server, nullptr, &company, &row.detail);
+        rows.push_back(row);
+    }
+}
+#endif
+
 std::vector<Row> runScenarios(const demo::World &w)
 {
     std::vector<Row> rows;
@@ -214,6 +318,9 @@ std::vector<Row> runScenarios(const demo::World &w)
         row.withCertpin.bytes = settledBytes(*server);
         rows.push_back(row);
     }
+#if defined(QT_WEBSOCKETS_LIB)
+    addWebSocketRows(w, rows);
+#endif
     return rows;
 }
 
@@ -266,6 +373,21 @@ void printTiming(const demo::World &w)
     std::printf("\nTiming (reported, not asserted): median of %d requests, each on a new HTTPS connection\n", rounds);
     std::printf("  Qt alone (CA in QSslConfiguration)  %7.2f ms  (%zu ok)\n", median(without), without.size());
     std::printf("  Qt + certpin                        %7.2f ms  (%zu ok)\n", median(with), with.size());
+#if defined(QT_WEBSOCKETS_LIB)
+    // A QWebSocket open: TCP, the TLS handshake and the upgrade, alternating too.
+    std::vector<double> wsWithout, wsWith;
+    for (int i = 0; i < rounds; ++i) {
+        const Run plainRun = webSocketRun(*server, &trustsCompany, nullptr);
+        if (Row::connected(plainRun))
+            wsWithout.push_back(plainRun.outcome.elapsedMs);
+        const Run pinnedRun = webSocketRun(*server, nullptr, &policy);
+        if (Row::connected(pinnedRun))
+            wsWith.push_back(pinnedRun.outcome.elapsedMs);
+    }
+    std::printf("median of %d QWebSocket opens (TLS handshake and upgrade), each on a new connection\n", rounds);
+    std::printf("  Qt alone (CA in QSslConfiguration)  %7.2f ms  (%zu ok)\n", median(wsWithout), wsWithout.size());
+    std::printf("  Qt + certpin                        %7.2f ms  (%zu ok)\n", median(wsWith), wsWith.size());
+#endif
     std::printf("  certpin verification alone          %7.1f us, %.1f us from its cache (median of 200)\n",
                 median(fresh), median(cached));
 }
@@ -295,7 +417,8 @@ int runDemo()
                     qPrintable(QString::number(row.withCertpin.bytes)), qPrintable(row.withCertpin.verdict),
                     ok ? "as expected" : "UNEXPECTED");
     }
-    std::printf("\n(bytes: request bytes the server received after the TLS handshake)\n");
+    std::printf("\n(bytes: request bytes the server received after the TLS handshake; for wss, the upgrade "
+                "request and what followed it)\n");
     for (const Row &row : rows) {
         if (!row.detail.isEmpty())
             std::printf("\n%s:\n  %s\n", qPrintable(row.scenario),

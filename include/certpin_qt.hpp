@@ -1072,8 +1072,10 @@ public:
     {
         m_policy = policy;
         m_onReject = std::move(onReject);
-        // Installed on a socket that is already encrypted: judge it now.
-        if (m_socket->isEncrypted())
+        // Installed on a socket that is already encrypted: judge it now,
+        // unless its connection is over (Qt 5 keeps a closed socket
+        // "encrypted", with its peer forgotten: a QWebSocket's old socket).
+        if (m_socket->isEncrypted() && m_socket->state() != QAbstractSocket::UnconnectedState)
             check();
     }
 
@@ -1353,6 +1355,10 @@ inline QList<QSslError> unhandledSslErrors(const QNetworkReply *reply, const QLi
 #endif
 #if defined(QT_QML_LIB)
 #include "certpin_qt_qml.hpp"
+#endif
+#if defined(QT_QML_LIB) && defined(QT_WEBSOCKETS_LIB)
+// The pinned QML WebSocket type; moc must see this header (see it).
+#include "certpin_qt_qml_websocket.hpp"
 #endif
 
 #endif // CERTPIN_QT_HPP

@@ -15,9 +15,8 @@
  * is a certpin::NetworkAccessManager under `policy`, and pins the engine's
  * own manager even when it was made before. Install before the engine loads
  * anything. The QML WebSocket type (Qt WebSockets) keeps its QWebSocket to
- * itself, where nothing can reach it: use a QWebSocket made in C++ and
- * pinned with install(QWebSocket *) instead (README, "Which Qt traffic
- * certpin covers").
+ * itself, where nothing can reach it: use certpin's PinnedWebSocket instead
+ * (certpin_qt_qml_websocket.hpp; README, "Which Qt traffic certpin covers").
  */
 #ifndef CERTPIN_QT_QML_HPP
 #define CERTPIN_QT_QML_HPP

@@ -4,7 +4,7 @@
 # command to run and fails.
 set -euo pipefail
 
-packages=(pkg-config cmake qt6-base-dev qtbase5-dev qt6-websockets-dev libqt5websockets5-dev qt6-declarative-dev qtdeclarative5-dev valgrind libssl-dev openssl)
+packages=(pkg-config cmake qt6-base-dev qtbase5-dev qt6-websockets-dev libqt5websockets5-dev qt6-declarative-dev qtdeclarative5-dev qml6-module-qtwebsockets qml-module-qtwebsockets valgrind libssl-dev openssl)
 
 missing=()
 for p in "${packages[@]}"; do

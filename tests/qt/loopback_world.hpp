@@ -13,6 +13,7 @@
 
 #include <QtCore/QStringList>
 #include <QtCore/QUrl>
+#include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QSslSocket>
 #include <QtTest/QtTest>
 
@@ -66,6 +67,20 @@ inline certpin::Policy companyPolicy()
         qFatal("%s", qPrintable(error));
     return policy;
 }
+
+/// Trusting the public root in the default configuration, which QML's
+/// requests and every new QWebSocket use, as a system store would; restored
+/// when it goes.
+class TrustPublicRoot {
+public:
+    TrustPublicRoot() { QSslConfiguration::setDefaultConfiguration(world().configurationTrustingPublicRoot()); }
+    ~TrustPublicRoot() { QSslConfiguration::setDefaultConfiguration(m_before); }
+    TrustPublicRoot(const TrustPublicRoot &) = delete;
+    TrustPublicRoot &operator=(const TrustPublicRoot &) = delete;
+
+private:
+    QSslConfiguration m_before = QSslConfiguration::defaultConfiguration();
+};
 
 /// A request whose TLS configuration trusts the public root, as the system store would.
 inline QNetworkRequest trustingPublicRoot(const QString &url, bool http2 = false)

@@ -15,19 +15,6 @@
 
 namespace {
 
-/// Trusting the public root in the default configuration, which QML's
-/// requests use, as a system store would; restored when it goes.
-class TrustPublicRoot {
-public:
-    TrustPublicRoot() { QSslConfiguration::setDefaultConfiguration(world().configurationTrustingPublicRoot()); }
-    ~TrustPublicRoot() { QSslConfiguration::setDefaultConfiguration(m_before); }
-    TrustPublicRoot(const TrustPublicRoot &) = delete;
-    TrustPublicRoot &operator=(const TrustPublicRoot &) = delete;
-
-private:
-    QSslConfiguration m_before = QSslConfiguration::defaultConfiguration();
-};
-
 struct XhrResult {
     bool done = false;
     int status = -1;

@@ -5,41 +5,14 @@
 // refusal.
 //
 //     certpin-qt-websocket [-functions] [testFunction[:row]]   (QtTest)
+#include "echo_server.hpp"
 #include "loopback_world.hpp"
 
 #include <QtWebSockets/QWebSocket>
-#include <QtWebSockets/QWebSocketServer>
 
 #include "certpin_qt_websockets.hpp"
 
 namespace {
-
-/// A wss echo server on 127.0.0.1 (Qt WebSockets) with `credential`.
-class EchoServer {
-public:
-    explicit EchoServer(const demo::Credential &credential)
-        : m_server(QStringLiteral("certpin echo"), QWebSocketServer::SecureMode)
-    {
-        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-        configuration.setLocalCertificate(credential.certificate);
-        configuration.setPrivateKey(credential.key);
-        configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
-        m_server.setSslConfiguration(configuration);
-        QObject::connect(&m_server, &QWebSocketServer::newConnection, &m_server, [this] {
-            while (QWebSocket *peer = m_server.nextPendingConnection()) {
-                peer->setParent(&m_server);
-                QObject::connect(peer, &QWebSocket::textMessageReceived, peer,
-                                 [peer](const QString &text) { peer->sendTextMessage(QStringLiteral("echo: ") + text); });
-            }
-        });
-        if (!m_server.listen(QHostAddress::LocalHost, 0))
-            qFatal("cannot listen on 127.0.0.1");
-    }
-    QUrl url() const { return QUrl(QStringLiteral("wss://127.0.0.1:%1/live").arg(m_server.serverPort())); }
-
-private:
-    QWebSocketServer m_server;
-};
 
 /// The wss URL of a loopback TLS server that counts what it receives.
 QUrl wssUrl(const LoopbackServer &server)
