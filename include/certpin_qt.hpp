@@ -1,7 +1,8 @@
 /*
  * certpin_qt.hpp: certificate pinning for Qt network code (Qt 5.15 and Qt 6).
  *
- * Header-only; needs no moc. Link the certpin library (CMake: certpin::certpin).
+ * Header-only; needs no moc (but for certpin_qt_qml_websocket.hpp, whose QML type
+ * does). Link the certpin library (CMake: certpin::certpin).
  *
  *     certpin::Policy policy = certpin::Policy::fromFile("pins.json");
  *     certpin::NetworkAccessManager manager(policy, [](QNetworkReply *reply, const certpin::Verdict &v) {
