@@ -487,15 +487,23 @@ pub(crate) fn json_error(
 /// Refuses `text` (one JSON value) unless it is an object: serde also reads a
 /// struct from an array, by position, and certpin's objects are objects.
 pub(crate) fn an_object(text: &[u8], context: &str) -> Result<(), PolicyError> {
-    let kind = match text.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | None => return Ok(()),
+    match text_kind(text) {
+        "an object" => Ok(()),
+        kind => Err(PolicyError::invalid(format!("{context} is {kind}; expected an object"))),
+    }
+}
+
+/// The JSON type of `text`, one valid JSON value, from its first byte, for
+/// messages ([`kind`] for a parsed value).
+fn text_kind(text: &[u8]) -> &'static str {
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => "an object",
         Some(b'[') => "an array",
         Some(b'"') => "a string",
         Some(b't' | b'f') => "a boolean",
         Some(b'n') => "null",
         Some(_) => "a number",
-    };
-    Err(PolicyError::invalid(format!("{context} is {kind}; expected an object")))
+    }
 }
 
 /// Line and column in `whole` of (`line`, `column`) in `part`, a slice of it.
@@ -515,14 +523,10 @@ fn position(whole: &[u8], part: &[u8], line: usize, column: usize) -> (usize, us
 
 /// The items of a JSON array (`what` names it), each still as its text.
 pub(crate) fn array_items<'a>(raw: &'a RawValue, what: &str) -> Result<Vec<&'a RawValue>, PolicyError> {
-    let kind = match raw.get().as_bytes().first() {
-        Some(b'[') => return serde_json::from_str(raw.get()).map_err(|e| PolicyError::invalid(format!("{what}: {e}"))),
-        Some(b'{') => "an object",
-        Some(b'"') => "a string",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
-    };
+    let kind = text_kind(raw.get().as_bytes());
+    if kind == "an array" {
+        return serde_json::from_str(raw.get()).map_err(|e| PolicyError::invalid(format!("{what}: {e}")));
+    }
     Err(PolicyError::invalid(format!("{what} is {kind}; expected an array")))
 }
 
