@@ -126,9 +126,9 @@ impl Host {
     }
 
     /// The host as webpki's name check wants it.
-    pub fn server_name(&self) -> pki_types::ServerName<'static> {
+    pub fn server_name(&self) -> pki_types::ServerName<'_> {
         match self {
-            Self::Dns(name) => pki_types::ServerName::try_from(name.clone()).expect("validated in Host::parse"),
+            Self::Dns(name) => pki_types::ServerName::try_from(name.as_str()).expect("validated in Host::parse"),
             Self::Ip(ip) => pki_types::ServerName::IpAddress((*ip).into()),
         }
     }

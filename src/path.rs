@@ -69,13 +69,15 @@ pub(crate) fn evaluate(
         Err(webpki::Error::UnknownIssuer)
     };
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now as u64));
-    let remembering = Remembering::all(signatures, certs[0]);
-    let remembering: [&dyn SignatureVerificationAlgorithm; SIGNATURE_ALGORITHMS.len()] =
-        std::array::from_fn(|i| &remembering[i] as &dyn SignatureVerificationAlgorithm);
-    let algorithms = if signatures.enabled() {
-        &remembering[..]
+    let (remembering, in_front);
+    let algorithms: &[&dyn SignatureVerificationAlgorithm] = if signatures.enabled() {
+        remembering = Remembering::all(signatures, certs[0]);
+        in_front = std::array::from_fn::<_, { SIGNATURE_ALGORITHMS.len() }, _>(|i| {
+            &remembering[i] as &dyn SignatureVerificationAlgorithm
+        });
+        &in_front
     } else {
-        &SIGNATURE_ALGORITHMS[..]
+        &SIGNATURE_ALGORITHMS
     };
     let verified = leaf.verify_for_usage(
         algorithms,
