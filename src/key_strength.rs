@@ -142,10 +142,15 @@ pub(crate) fn weak_rsa_bits(cert: &[u8]) -> Option<usize> {
     rsa_bits(cert.public_key()).filter(|bits| *bits < MIN_RSA_BITS)
 }
 
+/// The size of an RSA key's modulus; `None` when it is not an RSA key or its
+/// modulus is negative (the INTEGER's top bit set), which no key is.
 pub(crate) fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
     let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
         return None;
     };
+    if rsa.modulus.first().is_none_or(|b| b & 0x80 != 0) {
+        return None;
+    }
     let modulus = &rsa.modulus[rsa.modulus.iter().take_while(|b| **b == 0).count()..];
     Some(
         modulus
@@ -266,6 +271,22 @@ mod tests {
             .iter()
             .flatten()
             .any(|p| p.contains("has 2049 bits, not a whole number")));
+    }
+
+    #[test]
+    fn a_negative_modulus_is_refused() {
+        // 256 bytes with the top bit set and no zero in front: a negative INTEGER.
+        let modulus = [&[0x80u8][..], &[0xa5; 255]].concat();
+        let key = der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat());
+        let spki = der(
+            0x30,
+            &[RSA_ENCRYPTION, &der(0x03, &[&[0u8][..], &key].concat())].concat(),
+        );
+        assert_eq!(quick_problem(&spki), None, "left to the full parse");
+        let problem = leaf_key_problem(&spki).expect("refused");
+        assert!(problem.contains("RSA key cannot be parsed"), "{problem}");
+        // The same modulus with its zero in front is a 2048-bit key.
+        assert_eq!(leaf_key_problem(&rsa_spki(2048)), None);
     }
 
     /// Every truncation and every damaged byte of every such key: the quick
