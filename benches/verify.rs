@@ -430,8 +430,6 @@ impl Fixture {
         let id = |short: &str| format!("{}/{short}", self.chain.key_type.id());
         let served = self.chain.served.as_slice();
         let mut buf = vec![0u8; 4096];
-        let (mut next_chain, mut next_uncached, mut next_leaf) = (0, 0, 0);
-        let (mut next_floor, mut next_leaf_floor, mut next_leaf_check) = (0, 0, 0);
         vec![
             Case::new(id("floor"), "floor: 2 signature checks + 2 SPKI SHA-256 (ring)", || {
                 black_box(self.floor.run());
@@ -469,18 +467,16 @@ impl Fixture {
             Case::new(
                 id("floor-new-chains"),
                 "floor of the new chains (each in turn, as the rows below)",
-                move || {
-                    next_floor = (next_floor + 1) % NEW;
-                    black_box(self.new_chain_floors[next_floor].run());
-                },
+                in_turn(&self.new_chain_floors, |floor| {
+                    black_box(floor.run());
+                }),
             ),
             Case::new(
                 id("floor-new-leaves"),
                 "floor of the new leaves' chains (each in turn)",
-                move || {
-                    next_leaf_floor = (next_leaf_floor + 1) % NEW;
-                    black_box(self.new_leaf_floors[next_leaf_floor].run());
-                },
+                in_turn(&self.new_leaf_floors, |floor| {
+                    black_box(floor.run());
+                }),
             ),
             Case::new(
                 id("floor-leaf-check"),
@@ -492,43 +488,30 @@ impl Fixture {
             Case::new(
                 id("floor-new-leaf-checks"),
                 "the leaf's signature check alone + 2 SPKI SHA-256 (each new leaf in turn)",
-                move || {
-                    next_leaf_check = (next_leaf_check + 1) % NEW;
-                    black_box(self.new_leaf_checks[next_leaf_check].run());
-                },
+                in_turn(&self.new_leaf_checks, |floor| {
+                    black_box(floor.run());
+                }),
             ),
             Case::new(
                 id("c-new-chain-uncached"),
                 "pin_verify_chain (C ABI), new chain (new intermediate and leaf), signature cache off",
-                move || {
-                    next_uncached = (next_uncached + 1) % NEW;
-                    black_box(
-                        self.c_new_chain_uncached
-                            .verify(black_box(&self.new_chains[next_uncached]), &self.host),
-                    );
-                },
+                in_turn(&self.new_chains, |served| {
+                    black_box(self.c_new_chain_uncached.verify(black_box(served), &self.host));
+                }),
             ),
             Case::new(
                 id("c-new-chain"),
                 "pin_verify_chain (C ABI), new chain (new intermediate and leaf), signature cache on",
-                move || {
-                    next_chain = (next_chain + 1) % NEW;
-                    black_box(
-                        self.c_new_chain
-                            .verify(black_box(&self.new_chains[next_chain]), &self.host),
-                    );
-                },
+                in_turn(&self.new_chains, |served| {
+                    black_box(self.c_new_chain.verify(black_box(served), &self.host));
+                }),
             ),
             Case::new(
                 id("c-new-leaf"),
                 "pin_verify_chain (C ABI), new leaf under a known intermediate",
-                move || {
-                    next_leaf = (next_leaf + 1) % NEW;
-                    black_box(
-                        self.c_new_leaf
-                            .verify(black_box(&self.new_leaves[next_leaf]), &self.host),
-                    );
-                },
+                in_turn(&self.new_leaves, |served| {
+                    black_box(self.c_new_leaf.verify(black_box(served), &self.host));
+                }),
             ),
             Case::new(id("verify-warm"), "certpin::verify, warm (cache hit)", || {
                 black_box(certpin::verify(&self.warm, black_box(served), HOST, None).result);
@@ -554,6 +537,15 @@ impl Fixture {
                 },
             ),
         ]
+    }
+}
+
+/// A case that takes `items` in turn, one per call, and hands each to `run`.
+fn in_turn<'a, T>(items: &'a [T], mut run: impl FnMut(&'a T) + 'a) -> impl FnMut() + 'a {
+    let mut next = 0;
+    move || {
+        next = (next + 1) % items.len();
+        run(&items[next]);
     }
 }
 

@@ -51,6 +51,7 @@ fn parsed_problem(spki: &[u8]) -> Option<String> {
     ))
 }
 
+/// Why an RSA leaf key of `bits` bits is refused, if it is.
 fn rsa_size_problem(bits: usize) -> Option<String> {
     if bits < MIN_RSA_BITS {
         return Some(format!(
@@ -98,9 +99,7 @@ fn quick_problem(spki: &[u8]) -> Option<Option<String>> {
     let (modulus, exponent) = element(whole(key, 0x30)?, 0x02)?;
     positive(whole(exponent, 0x02)?)?;
     let modulus = positive(modulus)?;
-    Some(rsa_size_problem(
-        modulus.len() * 8 - modulus[0].leading_zeros() as usize,
-    ))
+    Some(rsa_size_problem(modulus_bits(modulus)))
 }
 
 /// The magnitude of a positive INTEGER's contents in their minimal encoding.
@@ -151,52 +150,21 @@ pub(crate) fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
     if rsa.modulus.first().is_none_or(|b| b & 0x80 != 0) {
         return None;
     }
-    let modulus = &rsa.modulus[rsa.modulus.iter().take_while(|b| **b == 0).count()..];
-    Some(
-        modulus
-            .first()
-            .map_or(0, |b| modulus.len() * 8 - b.leading_zeros() as usize),
-    )
+    Some(modulus_bits(rsa.modulus))
+}
+
+/// Bits of an RSA modulus given as a DER INTEGER's content bytes.
+pub(crate) fn modulus_bits(modulus: &[u8]) -> usize {
+    let digits: &[u8] = match modulus.iter().position(|b| *b != 0) {
+        Some(first) => &modulus[first..],
+        None => return 0,
+    };
+    digits.len() * 8 - digits[0].leading_zeros() as usize
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        assert!(content.len() < 128);
-        [&[tag, content.len() as u8][..], content].concat()
-    }
-
-    /// A SubjectPublicKeyInfo with `algorithm` (OID content bytes), optional
-    /// parameters (a full DER element) and a key of `key_len` bytes.
-    fn spki(algorithm: &[u8], parameters: &[u8], key_len: usize) -> Vec<u8> {
-        let alg = tlv(0x30, &[tlv(0x06, algorithm), parameters.to_vec()].concat());
-        let key = tlv(0x03, &[&[0u8][..], &vec![4u8; key_len]].concat());
-        tlv(0x30, &[alg, key].concat())
-    }
-
-    const EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-    const P192: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01];
-    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
-    const DSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01];
-    const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
-
-    #[test]
-    fn leaf_keys() {
-        assert_eq!(leaf_key_problem(&spki(EC, &tlv(0x06, P256), 65)), None);
-        assert_eq!(leaf_key_problem(&spki(EC, &tlv(0x06, P384), 97)), None);
-        assert_eq!(leaf_key_problem(&spki(ED25519, &[], 32)), None);
-        let p192 = leaf_key_problem(&spki(EC, &tlv(0x06, P192), 49)).expect("P-192 refused");
-        assert!(p192.contains("curve 1.2.840.10045.3.1.1"), "{p192}");
-        assert!(leaf_key_problem(&spki(EC, &[], 65))
-            .expect("no curve refused")
-            .contains("names no curve"));
-        let dsa = leaf_key_problem(&spki(DSA, &[], 64)).expect("DSA refused");
-        assert!(dsa.contains("1.2.840.10040.4.1"), "{dsa}");
-        assert!(leaf_key_problem(b"garbage").is_some());
-    }
 
     /// `tag`, a minimal DER length, `content`.
     fn der(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -210,6 +178,53 @@ mod tests {
         [out, content.to_vec()].concat()
     }
 
+    /// A subjectPublicKey BIT STRING holding `key` (no unused bits).
+    fn bit_string(key: &[u8]) -> Vec<u8> {
+        der(0x03, &[&[0u8][..], key].concat())
+    }
+
+    /// A SubjectPublicKeyInfo with `algorithm` (OID content bytes), optional
+    /// parameters (a full DER element) and a key of `key_len` bytes.
+    fn spki(algorithm: &[u8], parameters: &[u8], key_len: usize) -> Vec<u8> {
+        let alg = der(0x30, &[der(0x06, algorithm), parameters.to_vec()].concat());
+        der(0x30, &[alg, bit_string(&vec![4u8; key_len])].concat())
+    }
+
+    const EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    const P192: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01];
+    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+    const DSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01];
+    const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+    #[test]
+    fn leaf_keys() {
+        assert_eq!(leaf_key_problem(&spki(EC, &der(0x06, P256), 65)), None);
+        assert_eq!(leaf_key_problem(&spki(EC, &der(0x06, P384), 97)), None);
+        assert_eq!(leaf_key_problem(&spki(ED25519, &[], 32)), None);
+        let p192 = leaf_key_problem(&spki(EC, &der(0x06, P192), 49)).expect("P-192 refused");
+        assert!(p192.contains("curve 1.2.840.10045.3.1.1"), "{p192}");
+        assert!(leaf_key_problem(&spki(EC, &[], 65))
+            .expect("no curve refused")
+            .contains("names no curve"));
+        let dsa = leaf_key_problem(&spki(DSA, &[], 64)).expect("DSA refused");
+        assert!(dsa.contains("1.2.840.10040.4.1"), "{dsa}");
+        assert!(leaf_key_problem(b"garbage").is_some());
+    }
+
+    #[test]
+    fn rsa_modulus_bits() {
+        assert_eq!(modulus_bits(&[0x00, 0x80, 0, 0]), 24);
+        assert_eq!(modulus_bits(&[0x01, 0xff]), 9);
+        assert_eq!(modulus_bits(&[0, 0]), 0);
+    }
+
+    /// An RSA SubjectPublicKeyInfo with `modulus` (an INTEGER's contents).
+    fn rsa_spki_of(modulus: &[u8]) -> Vec<u8> {
+        let key = der(0x30, &[der(0x02, modulus), der(0x02, &[1, 0, 1])].concat());
+        der(0x30, &[RSA_ENCRYPTION, &bit_string(&key)].concat())
+    }
+
     /// An RSA SubjectPublicKeyInfo whose modulus has exactly `bits` bits.
     fn rsa_spki(bits: usize) -> Vec<u8> {
         let mut modulus = vec![0xa5; bits.div_ceil(8)];
@@ -217,11 +232,7 @@ mod tests {
         if modulus[0] & 0x80 != 0 {
             modulus.insert(0, 0);
         }
-        let key = der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat());
-        der(
-            0x30,
-            &[RSA_ENCRYPTION, &der(0x03, &[&[0u8][..], &key].concat())].concat(),
-        )
+        rsa_spki_of(&modulus)
     }
 
     /// SPKIs of every kind the quick read answers: real keys and RSA moduli
@@ -241,11 +252,8 @@ mod tests {
         );
         // P-521 and Ed448, which neither generator here makes: the key bytes
         // are not read.
-        keys.push(der(
-            0x30,
-            &[NAMED_KEYS[2], &der(0x03, &[&[0u8][..], &[4; 133]].concat())].concat(),
-        ));
-        keys.push(der(0x30, &[NAMED_KEYS[4], &der(0x03, &[0u8; 58])].concat()));
+        keys.push(der(0x30, &[NAMED_KEYS[2], &bit_string(&[4; 133])].concat()));
+        keys.push(der(0x30, &[NAMED_KEYS[4], &bit_string(&[0; 57])].concat()));
         for bits in [
             1, 8, 9, 1023, 1024, 2040, 2047, 2048, 2049, 2056, 3072, 4095, 4096, 8192, 16384,
         ] {
@@ -276,12 +284,7 @@ mod tests {
     #[test]
     fn a_negative_modulus_is_refused() {
         // 256 bytes with the top bit set and no zero in front: a negative INTEGER.
-        let modulus = [&[0x80u8][..], &[0xa5; 255]].concat();
-        let key = der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat());
-        let spki = der(
-            0x30,
-            &[RSA_ENCRYPTION, &der(0x03, &[&[0u8][..], &key].concat())].concat(),
-        );
+        let spki = rsa_spki_of(&[&[0x80u8][..], &[0xa5; 255]].concat());
         assert_eq!(quick_problem(&spki), None, "left to the full parse");
         let problem = leaf_key_problem(&spki).expect("refused");
         assert!(problem.contains("RSA key cannot be parsed"), "{problem}");

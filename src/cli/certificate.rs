@@ -120,7 +120,7 @@ pub(crate) fn key(spki: &SubjectPublicKeyInfo<'_>) -> String {
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
             let kind = if alg.ends_with(".10") { "RSA-PSS" } else { "RSA" };
             match spki.parsed() {
-                Ok(PublicKey::RSA(rsa)) => format!("{kind} ({} bits)", rsa_bits(rsa.modulus)),
+                Ok(PublicKey::RSA(rsa)) => format!("{kind} ({} bits)", crate::key_strength::modulus_bits(rsa.modulus)),
                 _ => kind.into(),
             }
         }
@@ -145,30 +145,9 @@ pub(crate) fn key(spki: &SubjectPublicKeyInfo<'_>) -> String {
     }
 }
 
-/// Bits of an RSA modulus given as a DER INTEGER's content bytes.
-fn rsa_bits(modulus: &[u8]) -> usize {
-    let digits: &[u8] = match modulus.iter().position(|b| *b != 0) {
-        Some(first) => &modulus[first..],
-        None => return 0,
-    };
-    digits.len() * 8 - digits[0].leading_zeros() as usize
-}
-
 fn oid_name(oid: &Oid<'_>) -> String {
     match oid2sn(oid, oid_registry()) {
         Ok(name) => name.to_string(),
         Err(_) => oid.to_id_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rsa_modulus_bits() {
-        assert_eq!(rsa_bits(&[0x00, 0x80, 0, 0]), 24);
-        assert_eq!(rsa_bits(&[0x01, 0xff]), 9);
-        assert_eq!(rsa_bits(&[0, 0]), 0);
     }
 }
